@@ -1,0 +1,19 @@
+"""``system.retention`` of tarsy.yaml (DESIGN §3, §4)."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tarsy_project.config import setting
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """How long sessions and events live, and how the cleanup job works through them."""
+
+    session_retention_days: int = setting(365, "int", minimum=1, doc="soft-delete after N days")
+    event_ttl: timedelta = setting(timedelta(hours=1), "duration", doc="hard-delete events after")
+    cleanup_interval: timedelta = setting(timedelta(hours=12), "duration", doc="retention period")
+    purge_after_days: int | None = setting(
+        None, "int", minimum=1, nullable=True, doc="hard-delete soft-deleted sessions after N days"
+    )
+    batch_size: int = setting(1000, "int", minimum=1, doc="rows per transaction")

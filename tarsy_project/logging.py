@@ -1,0 +1,122 @@
+"""Process-wide structured logging from ``LOG_LEVEL`` and ``LOG_FORMAT`` (DESIGN §3).
+
+One handler on the root logger, writing to stderr, so Django's loggers, third-party loggers
+and Python warnings all come out in the same format: ``text`` for people (``key=value``
+pairs after the message) or ``json`` (one object per line, via python-json-logger) for
+containers. Every ``extra={...}`` field a caller passes is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+LEVELS: dict[str, int] = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+FORMATS = ("text", "json")
+DEFAULT_LEVEL = "info"
+DEFAULT_FORMAT = "text"
+
+# Attributes every LogRecord has; anything else on a record came from ``extra``.
+_RECORD_ATTRS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
+    | {"message", "asctime", "taskName"}
+)
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """Return the structured fields a caller attached with ``extra=``."""
+    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _text_value(value: Any) -> str:
+    text = str(value)
+    if text == "" or any(c.isspace() or c in '"=' for c in text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+class TextFormatter(logging.Formatter):
+    """``<timestamp> <LEVEL> <logger>: <message> key=value ...`` for people."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{_timestamp(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        fields = extra_fields(record)
+        if fields:
+            line += " " + " ".join(f"{k}={_text_value(v)}" for k, v in fields.items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return line
+
+
+class JsonLineFormatter(JsonFormatter):
+    """One JSON object per record: timestamp, level, logger, message and every extra field."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            timestamp=False,
+        )
+
+    def add_fields(
+        self,
+        log_data: dict[str, Any],
+        record: logging.LogRecord,
+        message_dict: dict[str, Any],
+    ) -> None:
+        log_data["timestamp"] = _timestamp(record)
+        super().add_fields(log_data, record, message_dict)
+
+
+def _parse(
+    environ: Mapping[str, str], name: str, allowed: Mapping[str, Any] | tuple, default: str
+) -> tuple[str, str | None]:
+    raw = environ.get(name, "")
+    value = raw.strip().lower()
+    if not value:
+        return default, None
+    if value in allowed:
+        return value, None
+    choices = ", ".join(sorted(allowed))
+    return default, f"unknown {name} {raw!r}, using {default!r} (allowed: {choices})"
+
+
+def configure_logging(environ: Mapping[str, str] | None = None) -> None:
+    """Install the stderr handler on the root logger; warn once about bad env values."""
+    environ = os.environ if environ is None else environ
+    level_name, level_problem = _parse(environ, "LOG_LEVEL", LEVELS, DEFAULT_LEVEL)
+    log_format, format_problem = _parse(environ, "LOG_FORMAT", FORMATS, DEFAULT_FORMAT)
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLineFormatter() if log_format == "json" else TextFormatter())
+
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(LEVELS[level_name])
+    logging.captureWarnings(True)
+
+    log = logging.getLogger("tarsy.logging")
+    for problem in (level_problem, format_problem):
+        if problem:
+            log.warning(problem)

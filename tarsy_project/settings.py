@@ -1,0 +1,101 @@
+"""Settings for TARSy Ops, read from the environment (django-environ).
+
+Logging is configured here, first, so that everything after it (Django, the config loader,
+the commands) logs in the format chosen by ``LOG_FORMAT``. ``tarsy.yaml`` is *not* loaded
+here: the commands that need it load it, so a broken file is a clean error, not a traceback.
+"""
+
+from pathlib import Path
+
+import environ
+
+from tarsy_project.logging import configure_logging
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+configure_logging()
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# A development key exists only with DEBUG on; in production SECRET_KEY must come from the
+# environment (Django refuses an empty key the first time something signs with it).
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and DEBUG:
+    SECRET_KEY = "django-insecure-development-only-key"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+# Path to tarsy.yaml; absent means every default of DESIGN §3.
+TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
+
+DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "tarsy.sqlite3"
+DATABASES = {
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    ),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _sqlite_name = str(DATABASES["default"]["NAME"])
+    if _sqlite_name != ":memory:":
+        Path(_sqlite_name).parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets the admin read while the cleanup sidecar writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "init_command", "PRAGMA journal_mode=WAL;"
+    )
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "sessions.apps.AlertSessionsConfig",
+    "retention.apps.RetentionAppConfig",
+    "streaming.apps.StreamingAppConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tarsy_project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "tarsy_project.wsgi.application"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Logging is set up by configure_logging() above; Django must not reconfigure it.
+LOGGING_CONFIG = None
