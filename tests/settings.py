@@ -5,3 +5,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
 from tarsy_project.settings import *  # noqa: F403
+from tarsy_project.settings import BASE_DIR, DATABASES
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that `manage.py` subprocesses started by tests see the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test_tarsy.sqlite3")}
