@@ -30,6 +30,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 # Path to tarsy.yaml; absent means every default of DESIGN §3.
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
 
+# Touched by run_cleanup at every wake-up; `cleanup_status --liveness` checks only its age.
+TARSY_HEARTBEAT_FILE = env.str(
+    "TARSY_HEARTBEAT_FILE", default=str(BASE_DIR / "var" / "run_cleanup.heartbeat")
+)
+
 DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "tarsy.sqlite3"
 DATABASES = {
     "default": env.db_url_config(

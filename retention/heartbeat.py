@@ -1,0 +1,37 @@
+"""The sidecar's heartbeat file: liveness without the database (DESIGN §5).
+
+The loop touches the file at every wake-up and after every batch; ``cleanup_status
+--liveness`` only checks its age, so a database outage never gets the sidecar killed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def beat(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
+        except OSError as exc:
+            # A full or read-only disk must not stop retention; liveness will notice.
+            log.warning(
+                "cannot touch heartbeat file", extra={"path": str(self.path), "error": str(exc)}
+            )
+
+    def age_seconds(self, now: float | None = None) -> float | None:
+        """Seconds since the last beat, or None when there never was one."""
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return (time.time() if now is None else now) - mtime

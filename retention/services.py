@@ -1,0 +1,101 @@
+"""Operations on cleanup run records: record, expire, and judge the latest runs (DESIGN §5)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Max
+
+from retention.models import CleanupRun
+
+RUN_RECORD_RETENTION = timedelta(days=30)
+
+
+def host_name() -> str:
+    """This pod's name in Kubernetes (its hostname), else the machine's hostname."""
+    return os.environ.get("HOSTNAME") or socket.gethostname()
+
+
+def record_run(
+    *,
+    job: str,
+    started_at: datetime,
+    finished_at: datetime,
+    outcome: str,
+    counts: Mapping[str, int],
+    error: str = "",
+    host: str | None = None,
+) -> CleanupRun:
+    return CleanupRun.objects.create(
+        job=job,
+        host=host or host_name(),
+        started_at=started_at,
+        finished_at=finished_at,
+        outcome=outcome,
+        counts=dict(counts),
+        error=error,
+    )
+
+
+def expire_cleanup_runs(*, now: datetime, dry_run: bool = False) -> int:
+    """Delete run records older than 30 days; a small table, so one statement."""
+    old = CleanupRun.objects.filter(started_at__lt=now - RUN_RECORD_RETENTION)
+    if dry_run:
+        return old.count()
+    return old._raw_delete(old.db)
+
+
+def latest_runs() -> list[CleanupRun]:
+    """The most recent run of each job on each host, newest first."""
+    latest = CleanupRun.objects.values("job", "host").annotate(last=Max("started_at"))
+    runs: list[CleanupRun] = []
+    for row in latest:
+        run = (
+            CleanupRun.objects.filter(job=row["job"], host=row["host"], started_at=row["last"])
+            .order_by("-finished_at")
+            .first()
+        )
+        if run is not None:
+            runs.append(run)
+    return sorted(runs, key=lambda r: r.started_at, reverse=True)
+
+
+@dataclass(frozen=True)
+class Problem:
+    job: str
+    reason: str
+
+
+def health_problems(
+    runs: list[CleanupRun], *, now: datetime, retention_interval: timedelta
+) -> list[Problem]:
+    """What is wrong with the latest runs, for ``cleanup_status``'s exit code.
+
+    The latest retention run (on any host) must have succeeded and started within twice the
+    retention interval. Sweeps are judged on outcome only: an idle sweep leaves no record, so
+    an old sweep record is no sign of trouble.
+    """
+    problems: list[Problem] = []
+    latest_by_job: dict[str, CleanupRun] = {}
+    for run in runs:
+        if run.job not in latest_by_job or run.started_at > latest_by_job[run.job].started_at:
+            latest_by_job[run.job] = run
+    retention = latest_by_job.get("retention")
+    if retention is None:
+        problems.append(Problem("retention", "no retention run recorded"))
+    elif now - retention.started_at > 2 * retention_interval:
+        problems.append(
+            Problem(
+                "retention",
+                f"last run started {retention.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+                f"more than twice the interval ({retention_interval}) ago",
+            )
+        )
+    for job, run in sorted(latest_by_job.items()):
+        if run.outcome == CleanupRun.Outcome.FAILED:
+            problems.append(Problem(job, f"last run on {run.host} failed: {run.error}"))
+    return problems

@@ -1,0 +1,51 @@
+"""A BaseCommand whose errors go through structured logging.
+
+With ``LOG_FORMAT=json`` every line on stderr must be JSON, including the error a command
+exits with and a bad flag. Django writes both as plain text; this base logs them instead.
+Under ``call_command`` (tests, other code) errors are raised as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+log = logging.getLogger("tarsy.command")
+
+
+class StructuredCommand(BaseCommand):
+    """Base for the project's commands: exit with a logged error, not a text traceback."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        if getattr(self, "_called_from_command_line", False):
+
+            def error(message: str) -> None:
+                log.error(
+                    "invalid arguments: %s",
+                    message,
+                    extra={"command": subcommand, "error": message},
+                )
+                sys.exit(2)
+
+            parser.error = error  # type: ignore[method-assign]
+        return parser
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        self._called_from_command_line = True
+        self._subcommand = argv[1] if len(argv) > 1 else ""
+        super().run_from_argv(argv)
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute(*args, **options)
+        except CommandError as exc:
+            if not getattr(self, "_called_from_command_line", False) or options.get("traceback"):
+                raise
+            log.error(
+                "%s", exc, extra={"command": getattr(self, "_subcommand", ""), "error": str(exc)}
+            )
+            sys.exit(exc.returncode)
