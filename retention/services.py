@@ -46,7 +46,8 @@ def expire_cleanup_runs(*, now: datetime, dry_run: bool = False) -> int:
     old = CleanupRun.objects.filter(started_at__lt=now - RUN_RECORD_RETENTION)
     if dry_run:
         return old.count()
-    return old._raw_delete(old.db)
+    deleted, _ = old.delete()
+    return deleted
 
 
 def latest_runs() -> list[CleanupRun]:

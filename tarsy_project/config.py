@@ -9,10 +9,13 @@ value and what is allowed, so an operator can fix the file without reading code.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
 from typing import Any
 
 import yaml
@@ -30,59 +33,77 @@ def setting(
     kind: str,
     *,
     minimum: float | None = None,
+    maximum: float | None = None,
     nullable: bool = False,
     doc: str = "",
 ) -> Any:
     """Declare a config field: ``kind`` is ``int``, ``bool``, ``duration`` or ``path``."""
     return dataclasses.field(
         default=default,
-        metadata={"kind": kind, "minimum": minimum, "nullable": nullable, "doc": doc},
+        metadata={
+            "kind": kind,
+            "minimum": minimum,
+            "maximum": maximum,
+            "nullable": nullable,
+            "doc": doc,
+        },
     )
 
 
 # -- durations ---------------------------------------------------------------------------------
 
+# Nanoseconds per unit: parts are summed exactly, then rounded once to timedelta's microseconds
+# (a per-part timedelta would turn every ``ns`` part into 0).
 _DURATION_UNITS = {
-    "ns": timedelta(microseconds=0.001),
-    "us": timedelta(microseconds=1),
-    "µs": timedelta(microseconds=1),
-    "μs": timedelta(microseconds=1),
-    "ms": timedelta(milliseconds=1),
-    "s": timedelta(seconds=1),
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "μs": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
 }
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+# ASCII digits only: ``\d`` would also accept other scripts' digits, which Go refuses.
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 DURATION_HINT = "use a Go duration such as 90s, 30m or 168h"
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse a Go duration (``90s``, ``1h30m``, ``1.5h``); raise ValueError when malformed."""
+    """Parse a Go duration (``90s``, ``1h30m``, ``1.5h``); raise ValueError when malformed.
+
+    Raise OverflowError when the duration is beyond what a timedelta holds.
+    """
     if not isinstance(text, str) or not text:
         raise ValueError(text)
-    pos, total = 0, timedelta()
+    pos, nanoseconds = 0, Fraction(0)
     while pos < len(text):
         match = _DURATION_PART.match(text, pos)
         if not match:
             raise ValueError(text)
-        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        nanoseconds += Fraction(match.group(1)) * _DURATION_UNITS[match.group(2)]
         pos = match.end()
-    return total
+    return timedelta(microseconds=round(nanoseconds / 1000))
 
 
 def format_duration(value: timedelta) -> str:
-    """Render a timedelta back in Go syntax (``1h``, ``12h``, ``1h30m``, ``90.5s``)."""
-    seconds = value.total_seconds()
-    hours, rest = divmod(int(seconds), 3600)
+    """Render a timedelta back in Go syntax (``1h``, ``12h``, ``1h30m``, ``1m30.5s``, ``500ms``)."""
+    micros = value // timedelta(microseconds=1)
+    if 0 < micros < 1_000_000:  # below a second, as Go prints it: 500ms, 1.5ms, 250us
+        if micros < 1_000:
+            return f"{micros}us"
+        whole, frac = divmod(micros, 1_000)
+        return f"{whole}.{frac:03d}".rstrip("0").rstrip(".") + "ms"
+    seconds, frac = divmod(micros, 1_000_000)
+    hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    frac = seconds - int(seconds)
     parts = []
     if hours:
         parts.append(f"{hours}h")
     if minutes:
         parts.append(f"{minutes}m")
     if secs or frac or not parts:
-        parts.append(f"{secs + frac:g}s")
+        parts.append(f"{secs}.{frac:06d}".rstrip("0").rstrip(".") + "s")
     return "".join(parts)
 
 
@@ -102,7 +123,7 @@ def _describe(value: Any) -> str:
 
 
 def _convert(path: str, value: Any, meta: dict[str, Any]) -> Any:
-    kind, minimum = meta["kind"], meta["minimum"]
+    kind, minimum, maximum = meta["kind"], meta["minimum"], meta.get("maximum")
     if value is None:
         if meta["nullable"]:
             return None
@@ -115,14 +136,21 @@ def _convert(path: str, value: Any, meta: dict[str, Any]) -> Any:
         # isinstance(True, int) holds: a YAML boolean must not pass as a number.
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{path}: expected an integer, got {_describe(value)}")
-        if minimum is not None and value < minimum:
+        too_small = minimum is not None and value < minimum
+        too_large = maximum is not None and value > maximum
+        if too_small or too_large:
             allowed = "null (off) or " if meta["nullable"] else ""
+            bounds = f">= {minimum:g}" if maximum is None else f"from {minimum:g} to {maximum:g}"
             raise ConfigError(
-                f"{path}: {value} is out of range (allowed: {allowed}an integer >= {minimum:g})"
+                f"{path}: {value} is out of range (allowed: {allowed}an integer {bounds})"
             )
         return value
     if kind == "duration":
         if isinstance(value, bool):
+            raise ConfigError(
+                f"{path}: expected a duration, got {_describe(value)} ({DURATION_HINT})"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(
                 f"{path}: expected a duration, got {_describe(value)} ({DURATION_HINT})"
             )
@@ -136,6 +164,10 @@ def _convert(path: str, value: Any, meta: dict[str, Any]) -> Any:
         except ValueError:
             raise ConfigError(
                 f"{path}: invalid duration {_describe(value)} ({DURATION_HINT})"
+            ) from None
+        except OverflowError:
+            raise ConfigError(
+                f"{path}: {_describe(value)} is out of range (must be below 999999999 days)"
             ) from None
         if duration <= timedelta(0):
             raise ConfigError(f"{path}: {_describe(value)} is out of range (must be above 0)")
@@ -169,17 +201,38 @@ def _build(cls: type, raw: Any, path: str) -> Any:
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys instead of keeping the last one silently."""
 
+    key_path: tuple[str, ...] = ()  # where the mapping being built sits, for error messages
+
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    explicit = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
+    # flatten_mapping puts the pairs of ``<<`` merges first; keys written in the mapping itself
+    # override merged ones (YAML merge semantics), only a key written twice is a duplicate.
+    first_explicit = len(node.value) - explicit
     mapping: dict = {}
-    for key_node, value_node in node.value:
+    seen_at: dict = {}
+    parent = loader.key_path
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
-        if key in mapping:
-            raise ConfigError(
-                f"YAML error at line {key_node.start_mark.line + 1}: duplicate key {key!r}"
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None, None, "found a mapping or list used as a key", key_node.start_mark
             )
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        if index >= first_explicit and key in seen_at:
+            dotted = ".".join((*parent, str(key)))
+            raise ConfigError(
+                f"{dotted}: duplicate key at line {line} (first at line {seen_at[key]}; "
+                "each key may appear only once)"
+            )
+        if index >= first_explicit:
+            seen_at[key] = line
+        loader.key_path = (*parent, str(key))
+        try:
+            mapping[key] = loader.construct_object(value_node, deep=True)
+        finally:
+            loader.key_path = parent
     return mapping
 
 

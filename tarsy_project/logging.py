@@ -8,6 +8,7 @@ containers. Every ``extra={...}`` field a caller passes is kept.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -46,9 +47,14 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 
 def _text_value(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        # Compact JSON reads well as it is, and JSON escapes newlines itself.
+        return json.dumps(value, default=str, separators=(",", ":"))
     text = str(value)
     if text == "" or any(c.isspace() or c in '"=' for c in text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        # Newlines escaped too: a value must not be able to start a forged log line.
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
     return text
 
 
@@ -56,7 +62,8 @@ class TextFormatter(logging.Formatter):
     """``<timestamp> <LEVEL> <logger>: <message> key=value ...`` for people."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{_timestamp(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        message = record.getMessage().rstrip()
+        line = f"{_timestamp(record)} {record.levelname:<7} {record.name}: {message}"
         fields = extra_fields(record)
         if fields:
             line += " " + " ".join(f"{k}={_text_value(v)}" for k, v in fields.items())
@@ -85,6 +92,16 @@ class JsonLineFormatter(JsonFormatter):
     ) -> None:
         log_data["timestamp"] = _timestamp(record)
         super().add_fields(log_data, record, message_dict)
+        # An extra= field named like a core key must not overwrite it (log pipelines key on
+        # them): the core value wins and the caller's value is kept as ``extra_<key>``.
+        extras = extra_fields(record)
+        core = {"timestamp": _timestamp(record), "level": record.levelname, "logger": record.name}
+        if "exc_info" in message_dict:
+            core["exception"] = message_dict["exc_info"]
+        for key, value in core.items():
+            if key in extras:
+                log_data[f"extra_{key}"] = extras[key]
+                log_data[key] = value
 
 
 def _parse(
@@ -116,7 +133,8 @@ def configure_logging(environ: Mapping[str, str] | None = None) -> None:
     root.setLevel(LEVELS[level_name])
     logging.captureWarnings(True)
 
+    # A misconfiguration is reported even when LOG_LEVEL filters out warnings.
     log = logging.getLogger("tarsy.logging")
     for problem in (level_problem, format_problem):
         if problem:
-            log.warning(problem)
+            log.log(max(logging.WARNING, root.level), problem)
