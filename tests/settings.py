@@ -8,5 +8,8 @@ from tarsy_project.settings import *  # noqa: F403
 from tarsy_project.settings import BASE_DIR, DATABASES
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not memory, so that `manage.py` subprocesses started by tests see the same data.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test_tarsy.sqlite3")}
+    # A file, not memory, so that `manage.py` subprocesses started by tests see the same data;
+    # one per test run, so that runs side by side never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / "var" / f"test_tarsy_{os.getpid()}.sqlite3")
+    }

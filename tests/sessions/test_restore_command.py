@@ -1,0 +1,139 @@
+"""``manage.py restore_session``: in-process via call_command, and as a real process."""
+
+from __future__ import annotations
+
+import subprocess
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from sessions import services
+from sessions.models import AlertSession
+from tests.factories import add_children, make_session
+
+
+def _run(*args: str) -> tuple[str, str, CommandError | None]:
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("restore_session", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), exc
+    return out.getvalue(), err.getvalue(), None
+
+
+def _is_deleted(session_id: str) -> bool:
+    return AlertSession.all_objects.get(pk=session_id).deleted_at is not None
+
+
+def test_restores_a_deleted_session_with_its_children(db):
+    session = make_session(deleted_at=timezone.now())
+    add_children(session)
+    counts = services.count_children([session.pk])
+    out, err, error = _run(session.pk)
+    assert error is None
+    assert out == f"restored {session.pk}\n"
+    assert err == ""
+    assert not _is_deleted(session.pk)
+    assert services.count_children([session.pk]) == counts
+
+
+def test_live_session_is_success_with_nothing_to_do(db):
+    session = make_session()
+    out, err, error = _run(session.pk)
+    assert error is None
+    assert out == f"{session.pk} is not deleted (nothing to do)\n"
+    assert err == ""
+
+
+def test_unknown_id_is_an_error_naming_it(db):
+    out, err, error = _run("no-such-session")
+    assert error is not None and error.returncode == 1
+    assert "no-such-session" in str(error)
+    assert out == ""
+    assert "no-such-session" in err
+
+
+def test_mixed_ids_say_what_happened_to_each(db):
+    deleted = make_session(deleted_at=timezone.now())
+    live = make_session()
+    out, err, error = _run(deleted.pk, "ghost", live.pk)
+    assert error is not None and error.returncode == 1
+    assert out.splitlines() == [
+        f"restored {deleted.pk}",
+        f"{live.pk} is not deleted (nothing to do)",
+    ]
+    assert err.splitlines() == ["error: no session with id ghost"]
+    assert not _is_deleted(deleted.pk)  # the valid one was restored anyway
+
+
+def test_dry_run_changes_nothing(db):
+    deleted = make_session(deleted_at=timezone.now())
+    live = make_session()
+    out, _, error = _run("--dry-run", deleted.pk, live.pk)
+    assert error is None
+    assert out.splitlines() == [
+        f"would restore {deleted.pk}",
+        f"{live.pk} is not deleted (nothing to do)",
+    ]
+    assert _is_deleted(deleted.pk)
+
+
+def test_requires_at_least_one_id(db):
+    with pytest.raises(CommandError, match="arguments are required: id"):
+        call_command("restore_session")
+
+
+# -- a real `python manage.py restore_session` process -----------------------------------------
+
+
+def _manage(manage_py, env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*manage_py, "restore_session", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_process_deleted_id(subprocess_env, manage_py):
+    session = make_session(deleted_at=timezone.now())
+    add_children(session)
+    proc = _manage(manage_py, subprocess_env, session.pk)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"restored {session.pk}\n"
+    assert not _is_deleted(session.pk)
+
+
+@pytest.mark.slow
+def test_process_live_id(subprocess_env, manage_py):
+    session = make_session()
+    proc = _manage(manage_py, subprocess_env, session.pk)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{session.pk} is not deleted (nothing to do)\n"
+
+
+@pytest.mark.slow
+def test_process_unknown_id(subprocess_env, manage_py):
+    deleted = make_session(deleted_at=timezone.now())
+    proc = _manage(manage_py, subprocess_env, "ghost-id", deleted.pk)
+    assert proc.returncode == 1
+    assert proc.stdout == f"restored {deleted.pk}\n"
+    assert "error: no session with id ghost-id" in proc.stderr
+    assert "CommandError: 1 unknown session id(s): ghost-id" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not _is_deleted(deleted.pk)
+
+
+@pytest.mark.slow
+def test_process_dry_run(subprocess_env, manage_py):
+    deleted = make_session(deleted_at=timezone.now())
+    proc = _manage(manage_py, subprocess_env, "--dry-run", deleted.pk)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"would restore {deleted.pk}\n"
+    assert _is_deleted(deleted.pk)
