@@ -125,7 +125,7 @@ def test_process_unknown_id(subprocess_env, manage_py):
     assert proc.returncode == 1
     assert proc.stdout == f"restored {deleted.pk}\n"
     assert "error: no session with id ghost-id" in proc.stderr
-    assert "CommandError: 1 unknown session id(s): ghost-id" in proc.stderr
+    assert "ERROR   tarsy.command: 1 unknown session id(s): ghost-id" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not _is_deleted(deleted.pk)
 

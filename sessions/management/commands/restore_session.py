@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from sessions import services
+from tarsy_project.management import StructuredCommand
 
 
-class Command(BaseCommand):
+class Command(StructuredCommand):
     help = (
         "Restore soft-deleted alert sessions by id (clears deleted_at; their child rows were "
         "never touched, so each session comes back whole). Exits 1 if any id is unknown."
