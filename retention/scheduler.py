@@ -126,6 +126,7 @@ class CleanupService:
                 "duration_ms": duration_ms,
                 "dry_run": self.dry_run,
                 **run.counts,
+                **({"error": error} if error else {}),
             },
         )
         self._record(job, run, outcome, error)

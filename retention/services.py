@@ -76,9 +76,9 @@ def health_problems(
 ) -> list[Problem]:
     """What is wrong with the latest runs, for ``cleanup_status``'s exit code.
 
-    The latest retention run (on any host) must have succeeded and started within twice the
-    retention interval. Sweeps are judged on outcome only: an idle sweep leaves no record, so
-    an old sweep record is no sign of trouble.
+    The latest retention run (on any host) must not have failed, and the latest successful one
+    must have started within twice the retention interval. Sweeps are judged on outcome only:
+    an idle sweep leaves no record, so an old sweep record is no sign of trouble.
     """
     problems: list[Problem] = []
     latest_by_job: dict[str, CleanupRun] = {}
@@ -86,13 +86,23 @@ def health_problems(
         if run.job not in latest_by_job or run.started_at > latest_by_job[run.job].started_at:
             latest_by_job[run.job] = run
     retention = latest_by_job.get("retention")
+    # "Finished" means a run that completed: an interrupted run (SIGTERM mid-way) is no proof
+    # that retention keeps up, so the age is judged by the latest successful run on any host,
+    # which may be older than every host's latest run (hence a query, not ``runs``).
+    finished = (
+        CleanupRun.objects.filter(job="retention", outcome=CleanupRun.Outcome.SUCCESS)
+        .order_by("-started_at")
+        .first()
+    )
     if retention is None:
         problems.append(Problem("retention", "no retention run recorded"))
-    elif now - retention.started_at > 2 * retention_interval:
+    elif finished is None:
+        problems.append(Problem("retention", "no retention run has finished successfully"))
+    elif now - finished.started_at > 2 * retention_interval:
         problems.append(
             Problem(
                 "retention",
-                f"last run started {retention.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+                f"last successful run started {finished.started_at:%Y-%m-%d %H:%M:%S} UTC, "
                 f"more than twice the interval ({retention_interval}) ago",
             )
         )

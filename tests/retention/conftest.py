@@ -1,0 +1,242 @@
+"""Helpers for the cleanup sidecar's tests: config files, backlogs, and live process logs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from sessions.models import AlertSession, Event, SessionStatus
+
+LogRecord = dict[str, Any]
+
+requires_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL behaviour (row locks, SKIP LOCKED, server restarts); "
+    "runs when DATABASE_URL points at PostgreSQL",
+)
+
+
+def write_config(
+    directory: Path,
+    *,
+    sweep_dir: Path,
+    cleanup_interval: str = "1h",
+    sweep_interval: int = 60,
+    batch_size: int = 1000,
+    extra_retention: str = "",
+) -> Path:
+    """A tarsy.yaml with short intervals and the sweeper pointed at ``sweep_dir``."""
+    path = directory / "tarsy.yaml"
+    path.write_text(
+        "system:\n"
+        "  retention:\n"
+        "    session_retention_days: 30\n"
+        "    event_ttl: 1h\n"
+        f"    cleanup_interval: {cleanup_interval}\n"
+        f"    batch_size: {batch_size}\n"
+        f"{extra_retention}"
+        "  streaming_logs:\n"
+        f"    base_dir: {sweep_dir}\n"
+        f"    cleanup_interval_seconds: {sweep_interval}\n"
+        "    file_retention_minutes: 10\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What a seeded backlog holds that a run with ``session_retention_days: 30`` and
+    ``event_ttl: 1h`` must change, and what it must leave."""
+
+    old_sessions: int
+    young_sessions: int
+    old_events: int
+    young_events: int
+
+
+def seed_backlog(
+    *, old_sessions: int, young_sessions: int = 20, old_events: int = 0, young_events: int = 10
+) -> Backlog:
+    """Bulk-create sessions past and within 30 days' retention, and events past and within 1h.
+
+    Every old session has a distinct ``completed_at`` (and every event a distinct
+    ``created_at``), so each batch window holds exactly ``batch_size`` rows.
+    """
+    now = timezone.now()
+    base = now - timedelta(days=60)
+    sessions = [
+        AlertSession(
+            session_id=str(uuid.uuid4()),
+            agent_type="kubernetes",
+            status=SessionStatus.COMPLETED,
+            created_at=base + timedelta(seconds=i),
+            completed_at=base + timedelta(seconds=i, milliseconds=500),
+        )
+        for i in range(old_sessions)
+    ]
+    sessions += [
+        AlertSession(
+            session_id=str(uuid.uuid4()),
+            agent_type="kubernetes",
+            status=SessionStatus.COMPLETED,
+            created_at=now - timedelta(days=1, seconds=i),
+            completed_at=now - timedelta(days=1, seconds=i) + timedelta(minutes=1),
+        )
+        for i in range(young_sessions)
+    ]
+    # An in-progress session far older than retention: never touched (orphan detection owns it).
+    sessions.append(
+        AlertSession(
+            session_id=str(uuid.uuid4()),
+            agent_type="kubernetes",
+            status=SessionStatus.IN_PROGRESS,
+            created_at=base,
+        )
+    )
+    AlertSession.all_objects.bulk_create(sessions, batch_size=1000)
+    owner = sessions[-1]
+    events = [
+        Event(session=owner, channel="c", created_at=now - timedelta(hours=3, seconds=i))
+        for i in range(old_events)
+    ]
+    events += [
+        Event(session=owner, channel="c", created_at=now - timedelta(minutes=10, seconds=i))
+        for i in range(young_events)
+    ]
+    Event.objects.bulk_create(events, batch_size=1000)
+    return Backlog(old_sessions, young_sessions + 1, old_events, young_events)
+
+
+def deleted_count() -> int:
+    return AlertSession.all_objects.filter(deleted_at__isnull=False).count()
+
+
+class ProcessLog:
+    """Reads a process's stderr on a thread, keeping every line and every JSON record."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self.records: list[LogRecord] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                if isinstance(record, dict):
+                    self.records.append(record)
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(
+        self, predicate: Callable[[LogRecord], bool], *, timeout: float, after: int = 0
+    ) -> int:
+        """Index of the first record from ``after`` on that matches; fail after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for index in range(after, len(self.records)):
+                    if predicate(self.records[index]):
+                        return index
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._thread.is_alive():
+                    break
+                self._changed.wait(remaining)
+        raise AssertionError(
+            f"no matching log line within {timeout}s; stderr so far:\n" + self.text()
+        )
+
+    def finish(self, timeout: float = 10) -> None:
+        self._thread.join(timeout)
+
+    def text(self) -> str:
+        with self._changed:
+            return "\n".join(self.lines)
+
+    def job_runs(self, job: str) -> list[LogRecord]:
+        """The one-line-per-run records of ``job`` (those with an outcome)."""
+        return [r for r in self.records if r.get("job") == job and "outcome" in r]
+
+
+def run_line(job: str, outcome: str) -> Callable[[LogRecord], bool]:
+    return lambda r: r.get("job") == job and r.get("outcome") == outcome
+
+
+def start(
+    argv: list[str], env: dict[str, str], cwd: Path
+) -> tuple[subprocess.Popen[str], ProcessLog]:
+    """Start a command with its stderr read live (stdout is not used by run_cleanup)."""
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, ProcessLog(process)
+
+
+def stop_and_wait(process: subprocess.Popen[str], *, timeout: float = 5) -> tuple[int, float]:
+    """SIGTERM the process; return its exit code and how long it took to exit."""
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"still running {timeout}s after SIGTERM") from None
+    return code, time.monotonic() - sent
+
+
+def kill_quietly(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def cleanup_env(subprocess_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """``subprocess_env`` with JSON logs and a heartbeat file of the test's own."""
+    env = dict(subprocess_env)
+    env["LOG_FORMAT"] = "json"
+    env["LOG_LEVEL"] = "info"
+    env["TARSY_HEARTBEAT_FILE"] = str(tmp_path / "heartbeat")
+    env.pop("HOSTNAME", None)
+    return env
+
+
+@pytest.fixture
+def sweep_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "streaming"
+    path.mkdir()
+    return path
+
+
+def frozen(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment

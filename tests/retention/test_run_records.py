@@ -1,0 +1,147 @@
+"""CleanupRun records: which runs are recorded, with what, and their 30-day expiry.
+
+``transaction=True`` throughout: ``run_job`` closes stale connections between runs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from retention.config import RetentionConfig
+from retention.jobs import retention_job, sweep_job
+from retention.models import CleanupRun
+from retention.scheduler import CleanupService
+from retention.services import host_name
+from sessions.models import AlertSession
+from streaming.config import StreamingLogsConfig
+from tests.retention.conftest import deleted_count, seed_backlog
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def old_log(directory: Path, name: str, size: int = 100) -> Path:
+    """A ``.log`` file last written an hour ago (past a 10-minute retention)."""
+    path = directory / name
+    path.write_bytes(b"x" * size)
+    past = time.time() - 3600
+    os.utime(path, (past, past))
+    return path
+
+
+def test_every_retention_run_is_recorded_with_its_counts() -> None:
+    seed_backlog(old_sessions=3, old_events=2)
+    service = CleanupService([retention_job(RetentionConfig(session_retention_days=30))])
+    assert service.run_job(service.jobs[0]) == "success"
+    assert service.run_job(service.jobs[0]) == "success"  # idle, and still recorded
+
+    first, second = CleanupRun.objects.order_by("started_at")
+    assert (first.job, first.outcome, first.host, first.error) == (
+        "retention",
+        "success",
+        host_name(),
+        "",
+    )
+    assert first.counts == {"soft_deleted": 3, "events_expired": 2, "runs_expired": 0}
+    assert second.counts == {"soft_deleted": 0, "events_expired": 0, "runs_expired": 0}
+    assert first.finished_at >= first.started_at
+    assert second.started_at >= first.finished_at
+
+
+def test_idle_sweeps_are_recorded_once_and_a_sweep_that_deleted_files_always(
+    tmp_path: Path,
+) -> None:
+    job = sweep_job(StreamingLogsConfig(base_dir=tmp_path, file_retention_minutes=10))
+    service = CleanupService([job])
+    for _ in range(3):
+        assert service.run_job(job) == "success"
+    first = CleanupRun.objects.get()
+    assert first.job == "sweep" and first.counts["deleted"] == 0
+
+    old_log(tmp_path, "a.log", 100)
+    old_log(tmp_path, "b.log", 50)
+    (tmp_path / "young.log").write_bytes(b"y")
+    assert service.run_job(job) == "success"
+    assert service.run_job(job) == "success"  # idle again: not recorded
+    runs = list(CleanupRun.objects.order_by("started_at"))
+    assert len(runs) == 2
+    assert runs[1].counts == {
+        "deleted": 2,
+        "bytes_freed": 150,
+        "skipped_active": 0,
+        "kept_young": 1,
+        "errors": 0,
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["young.log"]
+
+
+def test_a_failed_sweep_is_recorded_and_so_is_the_next_idle_one(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    job = sweep_job(StreamingLogsConfig(base_dir=not_a_dir))
+    service = CleanupService([job])
+    assert service.run_job(job) == "failed"
+    assert service.run_job(job) == "failed"
+    not_a_dir.unlink()
+    not_a_dir.mkdir()
+    assert service.run_job(job) == "success"  # the recovery is recorded
+    assert service.run_job(job) == "success"  # then idle again: not recorded
+    outcomes = list(CleanupRun.objects.order_by("started_at").values_list("outcome", "error"))
+    assert [o for o, _ in outcomes] == ["failed", "failed", "success"]
+    assert "NotADirectoryError" in outcomes[0][1]
+
+
+def test_a_dry_run_records_nothing(tmp_path: Path) -> None:
+    seed_backlog(old_sessions=2)
+    old_log(tmp_path, "a.log")
+    jobs = [
+        retention_job(RetentionConfig(session_retention_days=30)),
+        sweep_job(StreamingLogsConfig(base_dir=tmp_path)),
+    ]
+    assert CleanupService(jobs, dry_run=True).run_once()
+    assert CleanupRun.objects.count() == 0
+    assert deleted_count() == 0
+    assert (tmp_path / "a.log").exists()
+
+
+def test_retention_expires_run_records_older_than_30_days() -> None:
+    now = timezone.now()
+    for days in (45, 31, 29, 1):
+        CleanupRun.objects.create(
+            job="sweep",
+            host="gone-pod",
+            started_at=now - timedelta(days=days),
+            finished_at=now - timedelta(days=days),
+            outcome="success",
+        )
+    job = retention_job(RetentionConfig())
+    assert CleanupService([job]).run_job(job) == "success"
+    assert sorted(
+        (now - r.started_at).days for r in CleanupRun.objects.filter(host="gone-pod")
+    ) == [1, 29]
+    record = CleanupRun.objects.get(job="retention")
+    assert record.counts["runs_expired"] == 2
+
+
+def test_a_stop_ends_the_run_after_a_whole_batch_and_records_it_interrupted() -> None:
+    seed_backlog(old_sessions=25)
+    stop = threading.Event()
+    stop.set()  # requested before the run: the first batch still completes, then it stops
+    job = retention_job(RetentionConfig(session_retention_days=30, batch_size=10))
+    assert CleanupService([job], stop=stop).run_job(job) == "interrupted"
+    assert deleted_count() == 10
+    record = CleanupRun.objects.get()
+    assert record.outcome == "interrupted"
+    assert record.counts == {"soft_deleted": 10}
+    # Every deleted session carries the run's one frozen now.
+    assert set(
+        AlertSession.all_objects.filter(deleted_at__isnull=False).values_list(
+            "deleted_at", flat=True
+        )
+    ) == {record.started_at}
