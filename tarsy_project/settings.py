@@ -26,6 +26,11 @@ if not SECRET_KEY and DEBUG:
     SECRET_KEY = "django-insecure-development-only-key"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Behind a TLS-terminating ingress: the admin's https origin(s), e.g. https://tarsy-ops.example.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    # Only when the proxy in front always sets X-Forwarded-Proto itself.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Path to tarsy.yaml; absent means every default of DESIGN §3.
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
@@ -65,6 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's static files from STATIC_ROOT (collectstatic) under gunicorn.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,6 +106,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
+# Without a collected STATIC_ROOT (development, tests) WhiteNoise re-scans per request
+# instead of warning "No directory at" in every process; the image always has one.
+WHITENOISE_AUTOREFRESH = DEBUG or not Path(STATIC_ROOT).is_dir()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
