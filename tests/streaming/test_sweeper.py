@@ -1,0 +1,269 @@
+"""The file sweeper on a real directory: what it deletes, what it must never touch."""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from streaming.sweeper import SweepResult, sweep
+
+WINDOW = timedelta(minutes=10)
+OLD = time.time() - 3600  # an hour ago: well outside the window
+ZERO = timedelta(0)
+
+
+def make_file(path: Path, content: bytes = b"log line\n", mtime: float | None = OLD) -> Path:
+    path.write_bytes(content)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+@pytest.fixture
+def base_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "streaming"
+    path.mkdir()
+    return path
+
+
+def test_missing_directory_is_an_empty_sweep(tmp_path: Path) -> None:
+    result = sweep(tmp_path / "nope", retention=WINDOW)
+    assert result == SweepResult()
+    assert result.as_counts() == {
+        "deleted": 0,
+        "bytes_freed": 0,
+        "skipped_active": 0,
+        "kept_young": 0,
+        "errors": 0,
+    }
+
+
+def test_a_base_dir_that_is_a_file_raises(tmp_path: Path) -> None:
+    not_a_dir = make_file(tmp_path / "streaming")
+    with pytest.raises(NotADirectoryError):
+        sweep(not_a_dir, retention=WINDOW)
+    assert not_a_dir.exists()
+
+
+def test_result_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SweepResult().deleted = 1  # type: ignore[misc]
+
+
+def test_old_files_go_young_files_stay(base_dir: Path) -> None:
+    make_file(base_dir / "old1.log", b"a" * 100)
+    make_file(base_dir / "old2.log", b"b" * 50)
+    make_file(base_dir / "young.log", b"c" * 10, mtime=time.time() - 60)
+    make_file(base_dir / "fresh.log", b"d", mtime=None)
+    result = sweep(base_dir, retention=WINDOW)
+    assert result.as_counts() == {
+        "deleted": 2,
+        "bytes_freed": 150,
+        "skipped_active": 0,
+        "kept_young": 2,
+        "errors": 0,
+    }
+    assert sorted(p.name for p in base_dir.iterdir()) == ["fresh.log", "young.log"]
+
+
+def test_the_callers_now_is_used(base_dir: Path) -> None:
+    mtime = time.time() - 100
+    make_file(base_dir / "s.log", mtime=mtime)
+    assert sweep(base_dir, retention=timedelta(seconds=60), now=mtime + 50).kept_young == 1
+    assert (base_dir / "s.log").exists()
+    assert sweep(base_dir, retention=timedelta(seconds=60), now=mtime + 61).deleted == 1
+    assert not (base_dir / "s.log").exists()
+
+
+def test_zero_window_deletes_every_completed_file(base_dir: Path) -> None:
+    make_file(base_dir / "just-completed.log", mtime=None)
+    result = sweep(base_dir, retention=ZERO, now=time.time() + 1)
+    assert result.deleted == 1
+    assert list(base_dir.iterdir()) == []
+
+
+def test_dry_run_counts_but_deletes_nothing(base_dir: Path) -> None:
+    make_file(base_dir / "old.log", b"x" * 42)
+    make_file(base_dir / "young.log", mtime=None)
+    result = sweep(base_dir, retention=WINDOW, dry_run=True)
+    assert (result.deleted, result.bytes_freed, result.kept_young) == (1, 42, 1)
+    assert (base_dir / "old.log").exists()
+    assert sweep(base_dir, retention=WINDOW).deleted == 1
+
+
+def test_a_locked_file_is_active_and_kept_however_old(base_dir: Path) -> None:
+    active = make_file(base_dir / "active.log")
+    make_file(base_dir / "done.log")
+    fd = os.open(active, os.O_WRONLY | os.O_APPEND)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        result = sweep(base_dir, retention=ZERO)
+        assert (result.deleted, result.skipped_active) == (1, 1)
+        assert active.exists()
+        # A shared lock is as good: anyone holding any lock is using the file.
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        assert sweep(base_dir, retention=ZERO).skipped_active == 1
+        assert active.exists()
+    finally:
+        os.close(fd)
+    assert sweep(base_dir, retention=ZERO).deleted == 1
+    assert not active.exists()
+
+
+# Another process (a second sweeper, an operator's rm) removing the files in reverse order,
+# and, with "rmdir", the directory itself.
+_RIVAL = """
+import os, sys
+base = sys.argv[1]
+names = sorted(os.listdir(base), reverse=True)
+print("ready", flush=True)
+for name in names:
+    try:
+        os.unlink(os.path.join(base, name))
+    except FileNotFoundError:
+        pass
+if sys.argv[2] == "rmdir":
+    os.rmdir(base)
+"""
+
+
+def _race_a_rival(base_dir: Path, count: int, mode: str) -> SweepResult:
+    for i in range(count):
+        make_file(base_dir / f"s{i:05d}.log")
+    rival = subprocess.Popen(
+        [sys.executable, "-c", _RIVAL, str(base_dir), mode], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert rival.stdout is not None
+        assert rival.stdout.readline() == "ready\n"  # it is about to delete
+        return sweep(base_dir, retention=WINDOW)
+    finally:
+        assert rival.wait(timeout=60) == 0
+
+
+def test_files_vanishing_mid_sweep_are_tolerated(base_dir: Path) -> None:
+    result = _race_a_rival(base_dir, 1000, "keep")
+    assert result.errors == 0
+    assert result.deleted <= 1000
+    assert list(base_dir.iterdir()) == []
+
+
+def test_base_dir_removed_mid_sweep_is_tolerated(base_dir: Path) -> None:
+    result = _race_a_rival(base_dir, 1000, "rmdir")
+    assert result.errors == 0
+    assert not base_dir.exists()
+
+
+# -- a hostile directory -------------------------------------------------------------------------
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    if shutil.which("chattr") is None:
+        return False
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+@pytest.fixture
+def undeletable(base_dir: Path) -> Iterator[Path]:
+    """An old ``.log`` file even root cannot unlink: immutable (``chattr +i``)."""
+    path = make_file(base_dir / "immutable.log", b"pinned\n")
+    if not _chattr("+i", path):
+        pytest.skip("chattr +i is not supported here (needs CAP_LINUX_IMMUTABLE and ext4/xfs)")
+    try:
+        os.unlink(path)
+    except PermissionError:
+        pass
+    else:
+        pytest.fail("chattr +i did not make the file undeletable")
+    yield path
+    _chattr("-i", path)
+
+
+def test_hostile_directory(
+    tmp_path: Path, base_dir: Path, undeletable: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="streaming.sweeper")
+    outside_dir = tmp_path / "outside"
+    outside_dir.mkdir()
+    target = make_file(outside_dir / "target.log", b"must survive\n")
+    link_to_file = base_dir / "link.log"
+    link_to_file.symlink_to(target)
+    os.utime(link_to_file, (OLD, OLD), follow_symlinks=False)
+    link_to_dir = base_dir / "linkdir.log"
+    link_to_dir.symlink_to(outside_dir)
+    os.utime(link_to_dir, (OLD, OLD), follow_symlinks=False)
+    dangling = base_dir / "dangling.log"
+    dangling.symlink_to(tmp_path / "nothing-here")
+    os.utime(dangling, (OLD, OLD), follow_symlinks=False)
+    subdir = base_dir / "sub"
+    subdir.mkdir()
+    nested = [make_file(subdir / "deep.log"), make_file(subdir / "deeper.log")]
+    dir_named_log = base_dir / "dir.log"
+    dir_named_log.mkdir()
+    make_file(dir_named_log / "inside.log")
+    os.utime(dir_named_log, (OLD, OLD))
+    os.utime(subdir, (OLD, OLD))
+    others = [
+        make_file(base_dir / name)
+        for name in ("notes.txt", "x.log.bak", "x.LOG", "log", "x.log~", "x.logs")
+    ]
+    fifo = base_dir / "x.log"
+    os.mkfifo(fifo)
+    os.utime(fifo, (OLD, OLD))
+    victims = [make_file(base_dir / "old-a.log", b"12345"), make_file(base_dir / "old-b.log")]
+
+    results: list[SweepResult] = []
+    worker = threading.Thread(
+        target=lambda: results.append(sweep(base_dir, retention=ZERO)), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the sweep blocked (on the FIFO?)"
+    (result,) = results
+
+    assert result.as_counts() == {
+        "deleted": 2,
+        "bytes_freed": 5 + len(b"log line\n"),
+        "skipped_active": 0,
+        "kept_young": 0,
+        "errors": 1,
+    }
+    assert not any(v.exists() for v in victims)
+    assert target.read_bytes() == b"must survive\n"
+    assert link_to_file.is_symlink() and link_to_dir.is_symlink() and dangling.is_symlink()
+    assert (outside_dir / "target.log").exists()
+    assert all(p.exists() for p in nested)
+    assert (dir_named_log / "inside.log").exists()
+    assert all(p.exists() for p in others)
+    assert fifo.exists()
+    assert undeletable.read_bytes() == b"pinned\n"
+
+    errors = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(errors) == 1
+    assert errors[0].file_name == "immutable.log"
+    assert errors[0].errno_name == "EPERM"
+    assert errors[0].base_dir == str(base_dir)
+
+    # The next sweep sees the same error again and nothing else.
+    assert sweep(base_dir, retention=ZERO).as_counts()["errors"] == 1
+
+
+def test_an_unlistable_base_dir_raises(tmp_path: Path) -> None:
+    """A base_dir that is not a directory fails the job at once (and never blocks on a FIFO)."""
+    fifo = tmp_path / "streaming"
+    os.mkfifo(fifo)
+    with pytest.raises(NotADirectoryError):
+        sweep(fifo, retention=WINDOW)
