@@ -249,6 +249,7 @@ class LLMInteraction(SessionChild):
 
     class Meta:
         db_table = "llm_interactions"
+        verbose_name = "LLM interaction"
 
 
 class MCPInteraction(SessionChild):
@@ -271,6 +272,7 @@ class MCPInteraction(SessionChild):
 
     class Meta:
         db_table = "mcp_interactions"
+        verbose_name = "MCP interaction"
 
 
 class Event(SessionChild):
