@@ -45,6 +45,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from sessions import services
 from sessions.models import (
@@ -244,7 +245,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         """Rows of each child kind, each linking to that child's list filtered to the session."""
         query = urlencode({"session": obj.pk})
         rows = [
-            (_changelist_url(model), query, str(model._meta.verbose_name_plural).capitalize(), n)
+            (_changelist_url(model), query, capfirst(model._meta.verbose_name_plural), n)
             for model, n in services.count_children([obj.pk]).items()
         ]
         return format_html(

@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from sessions import admin as sessions_admin
 from sessions import services
@@ -349,7 +350,7 @@ def test_purge_action_confirms_with_child_counts_then_purges(superuser_client, s
     assert confirm.templates[0].name == "admin/alert_sessions/alertsession/purge_confirmation.html"
     html = confirm.content.decode()
     for model in CHILD_MODELS:
-        assert f"{str(model._meta.verbose_name_plural).capitalize()}: 2" in html
+        assert f"{capfirst(model._meta.verbose_name_plural)}: 2" in html
     assert "admin/delete_selected_confirmation.html" not in [t.name for t in confirm.templates]
     # Counts come from COUNT queries, not from loading child rows.
     assert not any('FROM "stages"' in q["sql"] and "COUNT" not in q["sql"] for q in ctx)
@@ -409,7 +410,7 @@ def test_session_page_counts_children_and_links_to_filtered_lists(superuser_clie
 
     for model in CHILD_MODELS:
         n = 2 if model is Stage else 1
-        label = str(model._meta.verbose_name_plural).capitalize()
+        label = capfirst(model._meta.verbose_name_plural)
         link = f"{child_changelist(model)}?session={deleted.pk}"
         assert f"<a href='{link}'>{label}: {n}</a>" in html
         listing = superuser_client.get(link)
