@@ -222,3 +222,24 @@ def test_rule3_dry_run(db, now):
     assert services.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=2, dry_run=True) == 4
     assert AlertSession.all_objects.count() == len(due) + len(kept)
     assert services.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=2) == 4
+
+
+@pytest.mark.django_db
+def test_in_progress_session_with_a_stale_completed_at_is_never_touched() -> None:
+    """Orphan detection owns in_progress sessions, whatever their completed_at says."""
+    now = timezone.now()
+    odd = make_session(status=SessionStatus.IN_PROGRESS, age=timedelta(days=800), now=now)
+    AlertSession.all_objects.filter(pk=odd.pk).update(completed_at=now - timedelta(days=700))
+    assert services.soft_delete_old_sessions(365, now=now, batch_size=10, dry_run=True) == 0
+    assert services.soft_delete_old_sessions(365, now=now, batch_size=10) == 0
+    assert AlertSession.all_objects.get(pk=odd.pk).deleted_at is None
+
+
+@pytest.mark.django_db
+def test_old_pending_session_with_an_old_completed_at_is_counted_once() -> None:
+    """The rule's passes are disjoint: the dry-run count equals what the real run changes."""
+    now = timezone.now()
+    both = make_session(status=SessionStatus.PENDING, age=timedelta(days=800), now=now)
+    AlertSession.all_objects.filter(pk=both.pk).update(completed_at=now - timedelta(days=700))
+    assert services.soft_delete_old_sessions(365, now=now, batch_size=10, dry_run=True) == 1
+    assert services.soft_delete_old_sessions(365, now=now, batch_size=10) == 1

@@ -1,0 +1,121 @@
+"""Benchmark 5 of issue 7: ``StreamingLogger`` throughput against plain buffered file writes.
+
+One command (from the repository root; no database needed)::
+
+    .venv/bin/python bench/bench_streaming.py        # 1,000,000 appends, 3 runs each
+
+Options: ``--scale 0.1``, ``--runs 5``, ``--dir /path``, ``--json results.json``.
+
+Both sides write the same bytes: ``1,000,000 * scale`` appends of about 200 bytes, round robin
+over 100 sessions, each to ``<dir>/<session>.log``.
+
+- code path: ``StreamingLogger(config)``, ``append(session_id, text)`` for every chunk, then
+  ``close()`` (which flushes everything and releases the files); timed from the first append
+  to the end of ``close()``.
+- baseline: ``open(path, "ab")`` (Python's default buffering) per session, ``write`` every chunk,
+  ``close`` every file.
+
+Reported: medians, throughput (MB/s), and the ratio of throughputs (code / baseline; the target
+is at least 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib as bl
+
+SESSIONS = 100
+
+
+def chunks(appends: int) -> list[tuple[str, str]]:
+    ids = [f"bench-session-{i:03d}" for i in range(SESSIONS)]
+    line = "stage 3 executing kubectl get pods -n prod: pod/api-7d9 CrashLoopBackOff restarts=%d "
+    return [(ids[i % SESSIONS], (line % i).ljust(199, ".") + "\n") for i in range(appends)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--dir", default=None)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    from bench_sweep import setup_django
+
+    setup_django()
+    from streaming.config import StreamingLogsConfig
+    from streaming.logger import StreamingLogger
+
+    data = chunks(bl.scaled(1_000_000, args.scale))
+    total_bytes = sum(len(text.encode()) for _, text in data)
+    root = Path(tempfile.mkdtemp(prefix="bench_streaming_", dir=args.dir))
+    code, base = bl.Series(), bl.Series()
+
+    def written(directory: Path) -> int:
+        return sum(p.stat().st_size for p in directory.glob("*.log"))
+
+    def fresh(name: str) -> Path:
+        directory = root / name
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir()
+        return directory
+
+    def code_run(i: int) -> None:
+        directory = fresh("code")
+        logger = StreamingLogger(StreamingLogsConfig(base_dir=directory))
+        append = logger.append
+        started = time.perf_counter()
+        for session_id, text in data:
+            append(session_id, text)
+        logger.close()
+        code.seconds.append(time.perf_counter() - started)
+        code.rows.append(written(directory))
+        print(f"[streaming] code: {code.seconds[-1]:.3f}s", file=sys.stderr)
+
+    def base_run(i: int) -> None:
+        directory = fresh("baseline")
+        started = time.perf_counter()
+        files = {}
+        for session_id, text in data:
+            handle = files.get(session_id)
+            if handle is None:
+                handle = files[session_id] = open(directory / f"{session_id}.log", "ab")
+            handle.write(text.encode())
+        for handle in files.values():
+            handle.close()
+        base.seconds.append(time.perf_counter() - started)
+        base.rows.append(written(directory))
+        print(f"[streaming] baseline: {base.seconds[-1]:.3f}s", file=sys.stderr)
+
+    try:
+        bl.alternate(args.runs, code_run, base_run)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    code_s, base_s = code.summary(), base.summary()
+    mb = total_bytes / 1e6
+    results = {
+        "machine": bl.machine(),
+        "appends": len(data),
+        "sessions": SESSIONS,
+        "bytes": total_bytes,
+        "code": {**code_s, "mb_per_s": round(mb / code_s["median_s"], 1)},
+        "baseline": {**base_s, "mb_per_s": round(mb / base_s["median_s"], 1)},
+        # Throughput ratio: code / baseline (>= 0.5 is the target).
+        "throughput_ratio": round(base_s["median_s"] / code_s["median_s"], 3),
+        "bytes_match": all(n == total_bytes for n in code.rows + base.rows),
+    }
+    bl.emit(results, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
