@@ -13,6 +13,7 @@ hanging the loop.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from sessions.models import (
     Event,
     SessionStatus,
 )
+
+log = logging.getLogger(__name__)
 
 # Per-transaction guards on PostgreSQL: give up on a lock held elsewhere instead of queueing.
 LOCK_TIMEOUT = "5s"
@@ -243,11 +246,87 @@ def expire_events(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> int:
-    """Hard-delete events older than ``ttl`` (rule 2); return how many were (or would be)."""
+    """Hard-delete events older than ``ttl`` (rule 2); return how many were (or would be).
+
+    On PostgreSQL one host at a time expires events (an advisory try-lock: the others skip the
+    step, they never wait), deleting by ranges of ids, the table's physical order, without
+    locking rows one by one first; events are an append-only buffer nobody else locks or
+    updates. A last pass by ``created_at`` takes any expired event outside those ranges.
+    """
     eligible = events_due_for_expiry(now - ttl)
     if dry_run:
         return eligible.count()
-    return _in_key_windows(eligible, "created_at", batch_size, None, progress)
+    using = router.db_for_write(Event)
+    if connections[using].vendor != "postgresql":
+        return _in_key_windows(eligible, "created_at", batch_size, None, progress)
+    with _exclusive_step(using, "tarsy.expire_events") as ours:
+        if not ours:
+            log.info("another host is expiring events; skipping the step")
+            return 0
+        by_id = _delete_in_id_ranges(eligible, batch_size, progress, using)
+        rest = _in_key_windows(eligible, "created_at", batch_size, None, _offset(progress, by_id))
+    return by_id + rest
+
+
+@contextmanager
+def _exclusive_step(using: str, name: str) -> Iterator[bool]:
+    """Yield whether this connection got the PostgreSQL advisory lock ``name`` (no waiting)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [name])
+        (ours,) = cursor.fetchone()
+    try:
+        yield ours
+    finally:
+        if ours:
+            # A broken connection has already released its session locks.
+            with suppress(DatabaseError, InterfaceError), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [name])
+
+
+def _delete_in_id_ranges(
+    eligible: QuerySet, size: int, progress: Progress | None, using: str
+) -> int:
+    """Delete ``eligible`` rows in windows of ``size`` consecutive ids, one statement each.
+
+    The windows run from the smallest id up to the id of the newest eligible row; a window
+    with nothing to delete jumps to the next id that exists, so gaps in the ids cost one
+    index probe each, not one window per missing id.
+    """
+    connection = connections[using]
+    meta = eligible.model._meta
+    qn = connection.ops.quote_name
+    table, pk = qn(meta.db_table), qn(meta.pk.column)
+    where, params = eligible.query.get_compiler(connection=connection).compile(eligible.query.where)
+    created = qn(meta.get_field("created_at").column)
+    total = 0
+    with _batch_guards(using), connection.cursor() as cursor:
+        cursor.execute(f"SELECT min({pk}) FROM {table}")
+        (lower,) = cursor.fetchone()
+        cursor.execute(
+            f"SELECT {pk} FROM {table} WHERE {where} ORDER BY {created} DESC LIMIT 1", params
+        )
+        newest = cursor.fetchone()
+        if lower is None or newest is None:
+            return 0
+        while lower <= newest[0]:
+            cursor.execute(
+                f"WITH done AS (DELETE FROM {table} WHERE {pk} >= %s AND {pk} < %s AND {where} "
+                "RETURNING 1) SELECT count(*) FROM done",
+                [lower, lower + size, *params],
+            )
+            (deleted,) = cursor.fetchone()
+            total += deleted
+            if progress:
+                progress(total)
+            if deleted:
+                lower += size
+                continue
+            cursor.execute(f"SELECT min({pk}) FROM {table} WHERE {pk} >= %s", [lower + size])
+            (lower,) = cursor.fetchone()
+            if lower is None:
+                break
+    return total
 
 
 def purge_deleted_sessions(

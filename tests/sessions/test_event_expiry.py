@@ -1,0 +1,72 @@
+"""Event expiry (rule 2) beyond the basic rule: id ranges with gaps, stragglers, one host."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from sessions import services
+from sessions.models import Event
+from tests.factories import make_session
+
+
+def _events(session, ages_in_hours: list[float]) -> list[Event]:
+    now = timezone.now()
+    return Event.objects.bulk_create(
+        Event(session=session, channel="c", created_at=now - timedelta(hours=h))
+        for h in ages_in_hours
+    )
+
+
+@pytest.mark.django_db
+def test_gaps_in_ids_and_out_of_order_events_are_all_expired() -> None:
+    """Sparse ids, young rows between old ones, an old event with the newest id: all caught."""
+    session = make_session()
+    rows = _events(session, [5] * 30 + [0] * 10 + [5] * 30 + [0] * 5)
+    # Gaps: remove two runs of ids from the middle of the old ones.
+    Event.objects.filter(pk__in=[r.pk for r in rows[5:15] + rows[45:60]]).delete()
+    straggler = _events(session, [9])[0]  # old created_at, newest id
+    expected = set(
+        Event.objects.filter(created_at__lt=timezone.now() - timedelta(hours=1)).values_list(
+            "pk", flat=True
+        )
+    )
+    assert straggler.pk in expected and len(expected) == 36
+
+    deleted = services.expire_events(timedelta(hours=1), now=timezone.now(), batch_size=4)
+
+    assert deleted == len(expected)
+    left = set(Event.objects.values_list("pk", flat=True))
+    assert not left & expected
+    assert len(left) == 15  # every young event kept
+    assert services.expire_events(timedelta(hours=1), now=timezone.now(), batch_size=4) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_host_that_finds_another_expiring_events_skips_the_step() -> None:
+    """One host at a time: the others neither wait nor delete, and count nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite has one writer anyway")
+    session = make_session()
+    _events(session, [5] * 20)
+    settings = connection.settings_dict
+    other_host = psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"] or "postgres",
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+    try:
+        other_host.execute("SELECT pg_advisory_lock(hashtext('tarsy.expire_events'))")
+        assert services.expire_events(timedelta(hours=1), now=timezone.now(), batch_size=5) == 0
+        assert Event.objects.count() == 20
+        other_host.execute("SELECT pg_advisory_unlock(hashtext('tarsy.expire_events'))")
+        assert services.expire_events(timedelta(hours=1), now=timezone.now(), batch_size=5) == 20
+    finally:
+        other_host.close()
+    assert Event.objects.count() == 0
