@@ -11,7 +11,10 @@ import logging
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tarsy_project.config import ConfigError, TarsyConfig, load_config
 
 log = logging.getLogger("tarsy.command")
 
@@ -33,6 +36,18 @@ class StructuredCommand(BaseCommand):
 
             parser.error = error  # type: ignore[method-assign]
         return parser
+
+    @staticmethod
+    def add_config_argument(parser: CommandParser) -> None:
+        parser.add_argument("--config", metavar="PATH", help="tarsy.yaml (default: TARSY_CONFIG)")
+
+    @staticmethod
+    def load_tarsy_config(options: dict[str, Any]) -> TarsyConfig:
+        """``--config``, else ``TARSY_CONFIG``, else the defaults; a bad file exits cleanly."""
+        try:
+            return load_config(options.get("config") or settings.TARSY_CONFIG)
+        except ConfigError as exc:
+            raise CommandError(f"invalid configuration: {exc}") from None
 
     def run_from_argv(self, argv: list[str]) -> None:
         self._called_from_command_line = True

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from retention.heartbeat import Heartbeat
 from retention.services import health_problems, latest_runs
-from tarsy_project.config import ConfigError, load_config
 from tarsy_project.management import StructuredCommand
 
 
@@ -22,7 +21,7 @@ class Command(StructuredCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--config", metavar="PATH", help="tarsy.yaml (default: TARSY_CONFIG)")
+        self.add_config_argument(parser)
         parser.add_argument(
             "--liveness",
             action="store_true",
@@ -40,10 +39,7 @@ class Command(StructuredCommand):
         if options["liveness"]:
             self.check_liveness(options["max_age"])
             return
-        try:
-            config = load_config(options["config"] or settings.TARSY_CONFIG)
-        except ConfigError as exc:
-            raise CommandError(f"invalid configuration: {exc}") from None
+        config = self.load_tarsy_config(options)
         now = timezone.now()
         runs = latest_runs()
         self.print_table(runs, now)

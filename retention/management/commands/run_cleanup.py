@@ -14,7 +14,7 @@ from retention.heartbeat import Heartbeat
 from retention.jobs import build_jobs
 from retention.scheduler import CleanupService
 from retention.services import host_name
-from tarsy_project.config import ConfigError, config_as_dict, load_config
+from tarsy_project.config import config_as_dict
 from tarsy_project.management import StructuredCommand
 
 log = logging.getLogger("retention.run_cleanup")
@@ -33,13 +33,10 @@ class Command(StructuredCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="report what would change; change nothing"
         )
-        parser.add_argument("--config", metavar="PATH", help="tarsy.yaml (default: TARSY_CONFIG)")
+        self.add_config_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            config = load_config(options["config"] or settings.TARSY_CONFIG)
-        except ConfigError as exc:
-            raise CommandError(f"invalid configuration: {exc}") from None
+        config = self.load_tarsy_config(options)
 
         stop = threading.Event()
 

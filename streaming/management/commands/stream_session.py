@@ -14,11 +14,9 @@ import threading
 from types import FrameType
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from streaming.logger import InvalidSessionId, StreamingLogger, validate_session_id
-from tarsy_project.config import ConfigError, load_config
 from tarsy_project.management import StructuredCommand
 
 log = logging.getLogger(__name__)
@@ -46,14 +44,14 @@ class Command(StructuredCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("session_id", help="1-128 characters: letters, digits, - _ .")
-        parser.add_argument("--config", metavar="PATH", help="tarsy.yaml (default: TARSY_CONFIG)")
+        self.add_config_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             session_id = validate_session_id(options["session_id"])
-            config = load_config(options["config"] or settings.TARSY_CONFIG).streaming_logs
-        except (ConfigError, InvalidSessionId) as exc:
+        except InvalidSessionId as exc:
             raise CommandError(str(exc)) from None
+        config = self.load_tarsy_config(options).streaming_logs
 
         stream = options.get("stdin") or sys.stdin
         stream = getattr(stream, "buffer", stream)  # binary-safe
