@@ -40,6 +40,9 @@ STATEMENT_TIMEOUT = "60s"
 # Purge deletes each session's children by cascade: a window of sessions holds far more rows
 # than its size, so purge windows are this many times smaller than ``batch_size``.
 PURGE_ROWS_PER_SESSION = 100
+# Event expiry by id ranges: a window that found nothing to delete may grow to this many
+# windows' worth of ids (a young tail or a gap), never one that deletes.
+MAX_EMPTY_SPAN = 16
 
 Progress = Callable[[int], None]
 
@@ -250,8 +253,8 @@ def expire_events(
 
     On PostgreSQL one host at a time expires events (an advisory try-lock: the others skip the
     step, they never wait), deleting by ranges of ids, the table's physical order, without
-    locking rows one by one first; events are an append-only buffer nobody else locks or
-    updates. A last pass by ``created_at`` takes any expired event outside those ranges.
+    locking rows one by one first: events are an append-only buffer nobody else locks or
+    updates. An event inserted during the run is younger than the cutoff (the next run has it).
     """
     eligible = events_due_for_expiry(now - ttl)
     if dry_run:
@@ -263,9 +266,7 @@ def expire_events(
         if not ours:
             log.info("another host is expiring events; skipping the step")
             return 0
-        by_id = _delete_in_id_ranges(eligible, batch_size, progress, using)
-        rest = _in_key_windows(eligible, "created_at", batch_size, None, _offset(progress, by_id))
-    return by_id + rest
+        return _delete_in_id_ranges(eligible, batch_size, progress, using)
 
 
 @contextmanager
@@ -287,45 +288,40 @@ def _exclusive_step(using: str, name: str) -> Iterator[bool]:
 def _delete_in_id_ranges(
     eligible: QuerySet, size: int, progress: Progress | None, using: str
 ) -> int:
-    """Delete ``eligible`` rows in windows of ``size`` consecutive ids, one statement each.
+    """Delete ``eligible`` rows in windows of consecutive ids, one short statement each.
 
-    The windows run from the smallest id up to the id of the newest eligible row; a window
-    with nothing to delete jumps to the next id that exists, so gaps in the ids cost one
-    index probe each, not one window per missing id.
+    The windows cover every id from the smallest to the largest at the start (later rows are
+    younger than the cutoff). A window spans ``size`` ids after one that deleted rows; after one
+    that deleted nothing (young rows, or a gap in the ids) the span doubles, up to
+    ``MAX_EMPTY_SPAN`` times ``size``, and the window starts at the next id that exists: a long
+    young tail or a sparse id space costs few statements, and a transaction holds ``size`` rows
+    in the usual layout (old events first) and never more than ``MAX_EMPTY_SPAN * size``.
     """
     connection = connections[using]
     meta = eligible.model._meta
     qn = connection.ops.quote_name
     table, pk = qn(meta.db_table), qn(meta.pk.column)
     where, params = eligible.query.get_compiler(connection=connection).compile(eligible.query.where)
-    created = qn(meta.get_field("created_at").column)
     total = 0
     with _batch_guards(using), connection.cursor() as cursor:
-        cursor.execute(f"SELECT min({pk}) FROM {table}")
-        (lower,) = cursor.fetchone()
-        cursor.execute(
-            f"SELECT {pk} FROM {table} WHERE {where} ORDER BY {created} DESC LIMIT 1", params
-        )
-        newest = cursor.fetchone()
-        if lower is None or newest is None:
-            return 0
-        while lower <= newest[0]:
+        cursor.execute(f"SELECT min({pk}), max({pk}) FROM {table}")
+        lower, last = cursor.fetchone()
+        span = size
+        while lower is not None and lower <= last:
             cursor.execute(
-                f"WITH done AS (DELETE FROM {table} WHERE {pk} >= %s AND {pk} < %s AND {where} "
-                "RETURNING 1) SELECT count(*) FROM done",
-                [lower, lower + size, *params],
+                f"DELETE FROM {table} WHERE {pk} >= %s AND {pk} < %s AND {where}",
+                [lower, lower + span, *params],
             )
-            (deleted,) = cursor.fetchone()
+            deleted = cursor.rowcount
             total += deleted
             if progress:
                 progress(total)
             if deleted:
-                lower += size
+                lower, span = lower + span, size
                 continue
-            cursor.execute(f"SELECT min({pk}) FROM {table} WHERE {pk} >= %s", [lower + size])
+            cursor.execute(f"SELECT min({pk}) FROM {table} WHERE {pk} >= %s", [lower + span])
             (lower,) = cursor.fetchone()
-            if lower is None:
-                break
+            span = min(span * 2, size * MAX_EMPTY_SPAN)
     return total
 
 
