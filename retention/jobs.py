@@ -18,6 +18,10 @@ from tarsy_project.config import TarsyConfig
 Progress = Callable[[int], None]
 
 
+class Interrupted(Exception):
+    """Raised between batches when a stop was requested."""
+
+
 @dataclass
 class JobRun:
     """One run in progress: its frozen ``now``, and the counts its steps have reached."""
@@ -25,6 +29,7 @@ class JobRun:
     now: datetime
     dry_run: bool
     report: Callable[[str, int], None] = lambda step, done: None
+    stop_requested: Callable[[], bool] = lambda: False
     counts: dict[str, int] = field(default_factory=dict)
 
     def progress(self, step: str) -> Progress:
@@ -88,8 +93,11 @@ def sweep_job(config: StreamingLogsConfig) -> Job:
             retention=timedelta(minutes=config.file_retention_minutes),
             now=job.now.timestamp(),
             dry_run=job.dry_run,
+            should_stop=job.stop_requested,
         )
         job.counts.update(result.as_counts())
+        if job.stop_requested():
+            raise Interrupted  # the sweep stopped early: say so in the run's outcome
 
     def worth_recording(counts: dict[str, int]) -> bool:
         return bool(counts.get("deleted") or counts.get("errors"))

@@ -18,17 +18,13 @@ from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from retention.heartbeat import Heartbeat
-from retention.jobs import Job, JobRun
+from retention.jobs import Interrupted, Job, JobRun
 from retention.models import CleanupRun
 
 log = logging.getLogger(__name__)
 
 PROGRESS_LOG_EVERY = 5.0  # seconds between progress lines of a long run
 MAX_WAIT = 30.0  # the loop wakes at least this often, to beat the heartbeat
-
-
-class Interrupted(Exception):
-    """Raised between batches when a stop was requested."""
 
 
 class Scheduler:
@@ -94,7 +90,12 @@ class CleanupService:
             if self.stop.is_set():
                 raise Interrupted
 
-        run = JobRun(now=self.wall_clock(), dry_run=self.dry_run, report=report)
+        run = JobRun(
+            now=self.wall_clock(),
+            dry_run=self.dry_run,
+            report=report,
+            stop_requested=self.stop.is_set,
+        )
         started = self.clock()
         error = ""
         try:

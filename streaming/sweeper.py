@@ -18,6 +18,7 @@ import logging
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -70,12 +71,14 @@ def sweep(
     retention: timedelta,
     now: float | None = None,
     dry_run: bool = False,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SweepResult:
     """Delete ``*.log`` files in ``base_dir`` unmodified for ``retention`` and not locked.
 
     ``now`` is a ``time.time()`` value frozen by the caller. A missing ``base_dir`` is an
     empty sweep; one that cannot be listed raises :class:`OSError` (the job failed). Single
-    files that cannot be deleted are counted in ``errors`` and logged, never raised.
+    files that cannot be deleted are counted in ``errors`` and logged, never raised. When
+    ``should_stop()`` turns true (a shutdown), the sweep returns what it did so far.
     """
     now = time.time() if now is None else now
     cutoff = now - retention.total_seconds()
@@ -125,6 +128,13 @@ def sweep(
                 if info.st_mtime >= cutoff:
                     counts.kept_young += 1
                     continue
+                if should_stop is not None and should_stop():
+                    # A shutdown waits for no more than the file in hand.
+                    log.info(
+                        "streaming log sweep stopped early",
+                        extra={"base_dir": base, "examined": examined},
+                    )
+                    break
                 _sweep_candidate(dir_fd, base, name, cutoff, dry_run, counts)
     finally:
         os.close(dir_fd)

@@ -145,3 +145,20 @@ def test_a_stop_ends_the_run_after_a_whole_batch_and_records_it_interrupted() ->
             "deleted_at", flat=True
         )
     ) == {record.started_at}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_during_a_sweep_ends_it_as_interrupted(tmp_path: Path) -> None:
+    """SIGTERM mid-sweep: the sweep returns at the next file and the run says interrupted."""
+    for i in range(5):
+        path = tmp_path / f"old-{i}.log"
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    stop = threading.Event()
+    stop.set()
+    service = CleanupService([sweep_job(StreamingLogsConfig(base_dir=tmp_path))], stop=stop)
+
+    assert service.run_job(service.jobs[0]) == CleanupRun.Outcome.INTERRUPTED
+    assert len(list(tmp_path.glob("*.log"))) == 5
+    (run,) = CleanupRun.objects.filter(job="sweep")
+    assert run.outcome == CleanupRun.Outcome.INTERRUPTED and run.counts["deleted"] == 0

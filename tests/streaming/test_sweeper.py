@@ -267,3 +267,23 @@ def test_an_unlistable_base_dir_raises(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(NotADirectoryError):
         sweep(fifo, retention=WINDOW)
+
+
+def test_a_stop_request_ends_the_sweep_with_what_it_did_so_far(tmp_path: Path) -> None:
+    """A shutdown must not wait for a sweep of 100k files: the sweep checks between files."""
+    for i in range(10):
+        path = tmp_path / f"old-{i}.log"
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    asked = 0
+
+    def stop_after_three() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 3
+
+    result = sweep(tmp_path, retention=timedelta(minutes=10), should_stop=stop_after_three)
+    assert result.deleted == 3
+    assert len(list(tmp_path.glob("*.log"))) == 7
+    assert sweep(tmp_path, retention=timedelta(minutes=10), should_stop=lambda: True).deleted == 0
+    assert sweep(tmp_path, retention=timedelta(minutes=10)).deleted == 7
