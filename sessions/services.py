@@ -348,11 +348,10 @@ def purge_deleted_sessions(
 
 
 def _delete_rows(rows: QuerySet) -> int:
-    """One DELETE statement: no signals and database cascades, so Django loads nothing.
-
-    Django skips the statement when the rows are known to be none (``pk__in=[]``).
-    """
-    return rows._raw_delete(rows.db) or 0
+    """One DELETE statement: with no signals and only database cascades, Django's collector
+    takes its fast path and loads nothing (test_cascade.test_orm_delete_does_not_load_children)."""
+    deleted, _ = rows.delete()
+    return deleted
 
 
 # -- operators ---------------------------------------------------------------------------------
