@@ -38,18 +38,18 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from sessions import services
+    from sessions.services import retention
 
     connection.ensure_connection()
     now = timezone.now()
     common = {"now": now, "batch_size": args.batch_size, "dry_run": args.dry_run}
     started = time.perf_counter()
     if args.op == "soft_delete":
-        rows = services.soft_delete_old_sessions(args.retention_days, **common)
+        rows = retention.soft_delete_old_sessions(args.retention_days, **common)
     elif args.op == "expire":
-        rows = services.expire_events(timedelta(seconds=args.ttl_seconds), **common)
+        rows = retention.expire_events(timedelta(seconds=args.ttl_seconds), **common)
     else:
-        rows = services.purge_deleted_sessions(args.purge_days, **common)
+        rows = retention.purge_deleted_sessions(args.purge_days, **common)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     report = {"op": args.op, "rows": rows, "seconds": seconds, "maxrss_kb": usage.ru_maxrss}

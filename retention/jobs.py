@@ -1,8 +1,8 @@
 """The cleanup jobs: what each one calls, on what interval (DESIGN §5).
 
-A job only gathers counts from services; it holds no query of its own. ``retention`` runs the
-three rules of DESIGN §4 (sessions.services) and expires old run records; ``sweep`` runs the
-streaming-log file sweeper.
+A job only gathers counts from services; it holds no query of its own. ``retention`` runs
+the three rules of DESIGN §4 (sessions.services.retention) and expires old run records;
+``sweep`` runs the streaming-log file sweeper.
 """
 
 from __future__ import annotations
@@ -57,25 +57,25 @@ class Job:
 def retention_job(config: RetentionConfig) -> Job:
     def run(job: JobRun) -> None:
         from retention.services import expire_cleanup_runs
-        from sessions import services
+        from sessions.services import retention
 
         common = {"now": job.now, "batch_size": config.batch_size, "dry_run": job.dry_run}
         job.finish_step(
             "soft_deleted",
-            services.soft_delete_old_sessions(
+            retention.soft_delete_old_sessions(
                 config.session_retention_days, progress=job.progress("soft_deleted"), **common
             ),
         )
         job.finish_step(
             "events_expired",
-            services.expire_events(
+            retention.expire_events(
                 config.event_ttl, progress=job.progress("events_expired"), **common
             ),
         )
         if config.purge_after_days is not None:
             job.finish_step(
                 "purged",
-                services.purge_deleted_sessions(
+                retention.purge_deleted_sessions(
                     config.purge_after_days, progress=job.progress("purged"), **common
                 ),
             )

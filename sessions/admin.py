@@ -12,8 +12,8 @@ Actions (POST-only with CSRF, the admin's own machinery)
     ``sessions.services`` and write one ``LogEntry`` per changed session. Hard delete is for
     superusers only and replaces both Django's ``delete_selected`` action and the per-object
     delete page: Django's versions collect every child row into memory to list it, ours shows
-    counts per child kind (``services.count_children``) and deletes through
-    ``services.purge_sessions``, letting the database cascade.
+    counts per child kind (``operators.count_children``) and deletes through
+    ``operators.purge_sessions``, letting the database cascade.
 
 Fast on a million sessions
     No full-table ``COUNT(*)``: ``show_full_result_count = False``, facets off, and
@@ -47,7 +47,6 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
-from sessions import services
 from sessions.models import (
     CHILD_MODELS,
     AgentExecution,
@@ -61,6 +60,7 @@ from sessions.models import (
     Stage,
     TimelineEvent,
 )
+from sessions.services import operators
 
 # The paginator counts at most this many rows exactly (a bounded index scan).
 COUNT_CAP = 10_000
@@ -246,7 +246,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         query = urlencode({"session": obj.pk})
         rows = [
             (_changelist_url(model), query, capfirst(model._meta.verbose_name_plural), n)
-            for model, n in services.count_children([obj.pk]).items()
+            for model, n in operators.count_children([obj.pk]).items()
         ]
         return format_html(
             "<ul class='child-rows'>{}</ul>",
@@ -294,7 +294,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         ids = self._selected_ids(request, queryset)
         if ids is None:
             return
-        result = services.restore_sessions(ids)
+        result = operators.restore_sessions(ids)
         self._log(request, result.changed, CHANGE, RESTORED_MESSAGE)
         self._report(request, result, "Restored", "was not deleted (nothing to do)")
 
@@ -308,7 +308,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         ids = self._selected_ids(request, queryset)
         if ids is None:
             return
-        result = services.soft_delete_sessions(ids)
+        result = operators.soft_delete_sessions(ids)
         self._log(request, result.changed, CHANGE, SOFT_DELETED_MESSAGE)
         self._report(request, result, "Soft-deleted", "was already deleted (nothing to do)")
 
@@ -367,7 +367,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
             )
 
     def _report(
-        self, request: HttpRequest, result: services.OperatorResult, done: str, unchanged: str
+        self, request: HttpRequest, result: operators.OperatorResult, done: str, unchanged: str
     ) -> None:
         if result.changed:
             self.message_user(
@@ -389,7 +389,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
             )
 
     def _purge(self, request: HttpRequest, ids: list[str]) -> None:
-        deleted, children = services.purge_sessions(ids)
+        deleted, children = operators.purge_sessions(ids)
         summary = _child_summary(children)
         if deleted:
             self._log(request, ids, DELETION, f"{PURGED_MESSAGE}; removed with it: {summary}")
@@ -407,7 +407,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         action: str | None,
         obj: AlertSession | None = None,
     ) -> TemplateResponse:
-        counts = services.count_children(ids)
+        counts = operators.count_children(ids)
         context = {
             **self.admin_site.each_context(request),
             "title": "Hard-delete sessions? This cannot be undone",

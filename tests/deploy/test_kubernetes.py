@@ -37,7 +37,7 @@ NATIVE_SIDECAR_VERSIONS = ("1.29", "1.33")
 LEGACY_VERSIONS = ("1.27", "1.28", "1.33")
 KUSTOMIZATIONS = (KUBE, BASE, OVERLAY)
 
-# From sessions/services.py (per-batch limits on PostgreSQL) and deploy/gunicorn.conf.py.
+# From sessions/services/retention.py (per-batch limits on PostgreSQL) and deploy/gunicorn.conf.py.
 STATEMENT_TIMEOUT_S = 60
 LOCK_TIMEOUT_S = 5
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sessions import services
 from sessions.models import AlertSession, Event, SessionStatus
+from sessions.services import operators, retention
 from tests.factories import add_children, make_session
 
 RETENTION_DAYS = 30
@@ -62,7 +62,7 @@ def _deleted_ids() -> set[str]:
 )
 def test_rule1_per_status_and_side_of_cutoff(db, now, status, age, deleted):
     session = make_session(status=status, age=age, now=now)
-    count = services.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100)
+    count = retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100)
     session.refresh_from_db()
     assert count == int(deleted)
     assert session.deleted_at == (now if deleted else None)
@@ -76,7 +76,7 @@ def test_rule1_uses_completed_at_for_finished_sessions(db, now):
     old_completion = make_session(
         age=timedelta(days=90), now=now, completed_at=now - timedelta(days=RETENTION_DAYS + 1)
     )
-    assert services.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100) == 1
+    assert retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100) == 1
     assert _deleted_ids() == {old_completion.pk}
     assert created_old_completed_recent.pk not in _deleted_ids()
 
@@ -84,7 +84,7 @@ def test_rule1_uses_completed_at_for_finished_sessions(db, now):
 def test_rule1_all_at_once_and_idempotent(db, now):
     expected = _make_all(now)
     already = make_session(age=timedelta(days=400), now=now, deleted_at=now - timedelta(days=3))
-    count = services.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100)
+    count = retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100)
     assert count == sum(expected.values()) == 6
     assert _deleted_ids() == {pk for pk, deleted in expected.items() if deleted} | {already.pk}
     # An already soft-deleted session keeps its original marker.
@@ -93,7 +93,7 @@ def test_rule1_all_at_once_and_idempotent(db, now):
 
     before = dict(AlertSession.all_objects.values_list("pk", "deleted_at"))
     later = now + timedelta(minutes=1)
-    assert services.soft_delete_old_sessions(RETENTION_DAYS, now=later, batch_size=100) == 0
+    assert retention.soft_delete_old_sessions(RETENTION_DAYS, now=later, batch_size=100) == 0
     assert dict(AlertSession.all_objects.values_list("pk", "deleted_at")) == before
 
 
@@ -107,7 +107,7 @@ def test_rule1_batching_gives_the_same_result(db, now, batch_size):
         for _ in range(5)
     }
     seen: list[int] = []
-    count = services.soft_delete_old_sessions(
+    count = retention.soft_delete_old_sessions(
         RETENTION_DAYS, now=now, batch_size=batch_size, progress=seen.append
     )
     wanted = {pk for pk, deleted in expected.items() if deleted} | ties
@@ -118,20 +118,20 @@ def test_rule1_batching_gives_the_same_result(db, now, batch_size):
 
 def test_rule1_dry_run_changes_nothing_and_predicts_the_count(db, now):
     expected = _make_all(now)
-    predicted = services.soft_delete_old_sessions(
+    predicted = retention.soft_delete_old_sessions(
         RETENTION_DAYS, now=now, batch_size=2, dry_run=True
     )
     assert _deleted_ids() == set()
-    actual = services.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=2)
+    actual = retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=2)
     assert predicted == actual == sum(expected.values())
 
 
 def test_soft_delete_leaves_every_child_row(db, now):
     session = make_session(age=timedelta(days=RETENTION_DAYS + 1), now=now)
     rows = add_children(session)
-    before = services.count_children([session.pk])
-    assert services.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=10) == 1
-    assert services.count_children([session.pk]) == before
+    before = operators.count_children([session.pk])
+    assert retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=10) == 1
+    assert operators.count_children([session.pk]) == before
     assert all(n >= 1 for n in before.values())
     for row in rows.values():
         row.refresh_from_db()  # raises if the row went
@@ -165,16 +165,16 @@ def _events(now) -> tuple[set[int], set[int]]:
 @pytest.mark.parametrize("batch_size", [1, 2, 1000])
 def test_rule2_expires_only_old_events(db, now, batch_size):
     old, young = _events(now)
-    assert services.expire_events(TTL, now=now, batch_size=batch_size) == len(old)
+    assert retention.expire_events(TTL, now=now, batch_size=batch_size) == len(old)
     assert set(Event.objects.values_list("pk", flat=True)) == young
-    assert services.expire_events(TTL, now=now, batch_size=batch_size) == 0
+    assert retention.expire_events(TTL, now=now, batch_size=batch_size) == 0
 
 
 def test_rule2_dry_run(db, now):
     old, young = _events(now)
-    assert services.expire_events(TTL, now=now, batch_size=2, dry_run=True) == len(old)
+    assert retention.expire_events(TTL, now=now, batch_size=2, dry_run=True) == len(old)
     assert set(Event.objects.values_list("pk", flat=True)) == old | young
-    assert services.expire_events(TTL, now=now, batch_size=2) == len(old)
+    assert retention.expire_events(TTL, now=now, batch_size=2) == len(old)
 
 
 # -- rule 3: purge ---------------------------------------------------------------------------------
@@ -208,20 +208,20 @@ def _purge_fixture(now) -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("batch_size", [2, 1000])
 def test_rule3_purges_only_sessions_deleted_before_the_cutoff(db, now, batch_size):
     due, kept = _purge_fixture(now)
-    count = services.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=batch_size)
+    count = retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=batch_size)
     assert count == len(due)
     assert set(AlertSession.all_objects.values_list("pk", flat=True)) == kept
     # Their children went with them; the kept sessions' children are all there.
-    assert all(n == 0 for n in services.count_children(due).values())
-    assert all(n == len(kept) for n in services.count_children(kept).values())
-    assert services.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=batch_size) == 0
+    assert all(n == 0 for n in operators.count_children(due).values())
+    assert all(n == len(kept) for n in operators.count_children(kept).values())
+    assert retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=batch_size) == 0
 
 
 def test_rule3_dry_run(db, now):
     due, kept = _purge_fixture(now)
-    assert services.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=2, dry_run=True) == 4
+    assert retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=2, dry_run=True) == 4
     assert AlertSession.all_objects.count() == len(due) + len(kept)
-    assert services.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=2) == 4
+    assert retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=2) == 4
 
 
 @pytest.mark.django_db
@@ -230,8 +230,8 @@ def test_in_progress_session_with_a_stale_completed_at_is_never_touched() -> Non
     now = timezone.now()
     odd = make_session(status=SessionStatus.IN_PROGRESS, age=timedelta(days=800), now=now)
     AlertSession.all_objects.filter(pk=odd.pk).update(completed_at=now - timedelta(days=700))
-    assert services.soft_delete_old_sessions(365, now=now, batch_size=10, dry_run=True) == 0
-    assert services.soft_delete_old_sessions(365, now=now, batch_size=10) == 0
+    assert retention.soft_delete_old_sessions(365, now=now, batch_size=10, dry_run=True) == 0
+    assert retention.soft_delete_old_sessions(365, now=now, batch_size=10) == 0
     assert AlertSession.all_objects.get(pk=odd.pk).deleted_at is None
 
 
@@ -241,5 +241,5 @@ def test_old_pending_session_with_an_old_completed_at_is_counted_once() -> None:
     now = timezone.now()
     both = make_session(status=SessionStatus.PENDING, age=timedelta(days=800), now=now)
     AlertSession.all_objects.filter(pk=both.pk).update(completed_at=now - timedelta(days=700))
-    assert services.soft_delete_old_sessions(365, now=now, batch_size=10, dry_run=True) == 1
-    assert services.soft_delete_old_sessions(365, now=now, batch_size=10) == 1
+    assert retention.soft_delete_old_sessions(365, now=now, batch_size=10, dry_run=True) == 1
+    assert retention.soft_delete_old_sessions(365, now=now, batch_size=10) == 1
