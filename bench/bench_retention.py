@@ -1,4 +1,4 @@
-"""Benchmarks 1-3 of issue 7: retention against PostgreSQL, code path vs one plain statement.
+"""Retention benchmarks against PostgreSQL, code path vs one plain statement.
 
 One command (from the repository root, PostgreSQL on 127.0.0.1:5432 by default)::
 
@@ -14,11 +14,10 @@ database ``bench_p<pid>_<case>_tpl`` (schema from the project's migrations, then
 ANALYZE); every timed run works on a fresh ``CREATE DATABASE bench_p<pid>_<case>_run TEMPLATE``
 clone, checkpointed first. Code path and baseline alternate (the first side flips each round).
 
-- code path: ``manage.py run_cleanup --once`` with a generated tarsy.yaml when the command
-  exists (``--via run_cleanup``), else the service function in a fresh process
-  (``bench/service_child.py``, ``--via service``). Its time is the job's own duration (the
-  service call, or the duration that run_cleanup logs for the job), so Python/Django start-up is
-  not counted; the process's wall time is reported beside it.
+- code path: ``manage.py run_cleanup --once`` with a generated tarsy.yaml that makes it do
+  exactly the case's work. Its time is the ``duration_ms`` that run_cleanup logs for the
+  retention job, so Python/Django start-up is not counted; the process's wall time is reported
+  beside it.
 - baseline: the one statement doing the same work, on its own connection.
 - longest transaction: ``pg_stat_activity`` sampled every 20 ms (see ``benchlib.TxnSampler``).
 - peak RSS: ``ru_maxrss`` of the code path's process (``os.wait4``), at ``--scale`` and at
@@ -35,209 +34,16 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib as bl
+from retention_cases import CASES, PURGE_DAYS, RETENTION_DAYS, TTL_HOURS, Case
 
-RETENTION_DAYS = 365
-# Event TTL: eligible events are 2-30 days old, the others less than 24 h, so the cutoff falls
-# in the empty gap between them for hours after the data set is built.
-TTL_HOURS = 36
-PURGE_DAYS = 30
 # Database names carry the process id, so concurrent runs (a smoke test beside a benchmark)
 # never drop each other's databases.
 TAG = f"p{os.getpid()}_"
-
-SESSIONS_SQL = """
-INSERT INTO alert_sessions (session_id, alert_data, agent_type, alert_type, status, created_at,
-    started_at, completed_at, final_analysis, session_metadata, mcp_selection, chain_id, pod_id,
-    current_stage_index, deleted_at)
-SELECT md5(i::text)::uuid::text,
-       'alert ' || i || ' ' || repeat(md5(i::text), 8),
-       'KubernetesAgent', 'PodCrashLooping', status, created, created + interval '1 minute',
-       CASE WHEN status IN ('completed', 'failed', 'cancelled', 'timed_out')
-            THEN created + interval '5 minutes' END,
-       CASE WHEN status = 'completed' THEN repeat('analysis ', 20) END,
-       '{"severity": "warning", "cluster": "prod-1"}', '{"servers": ["kubernetes"]}',
-       'kubernetes-chain', 'tarsy-0', 2, NULL
-FROM (
-    SELECT i,
-           CASE WHEN i > %(old)s AND i %% 100 = 0 THEN 'in_progress'
-                WHEN i > %(old)s AND i %% 50 = 25 THEN 'in_progress'
-                WHEN i %% 50 = 0 THEN 'pending'
-                WHEN i %% 50 = 1 THEN 'cancelling'
-                ELSE (ARRAY['completed', 'completed', 'completed', 'failed', 'cancelled',
-                            'timed_out'])[i %% 6 + 1] END AS status,
-           CASE WHEN i <= %(old)s
-                    THEN now() - interval '760 days' + (i::float8 / %(old)s) * interval '360 days'
-                WHEN i %% 100 = 0 THEN now() - interval '500 days'
-                ELSE now() - interval '330 days'
-                     + ((i - %(old)s)::float8 / %(young)s) * interval '330 days' END AS created
-    FROM generate_series(1, %(total)s) AS i
-) AS s
-"""
-
-SOFT_DELETE_BASELINE = f"""
-UPDATE alert_sessions SET deleted_at = now()
-WHERE deleted_at IS NULL
-  AND (completed_at < now() - interval '{RETENTION_DAYS} days'
-       OR (status IN ('pending', 'cancelling')
-           AND created_at < now() - interval '{RETENTION_DAYS} days'))
-"""
-
-EVENT_SESSIONS_SQL = """
-INSERT INTO alert_sessions (session_id, alert_data, agent_type, alert_type, status, created_at)
-SELECT 'sess-' || k, '', 'KubernetesAgent', '', 'in_progress', now() - interval '1 hour'
-FROM generate_series(1, 1000) AS k
-"""
-
-EVENTS_SQL = """
-INSERT INTO events (id, session_id, channel, payload, created_at)
-SELECT i, 'sess-' || (i %% 1000 + 1), 'session:sess-' || (i %% 1000 + 1),
-       jsonb_build_object('type', 'stage.progress', 'seq', i, 'text', repeat('x', 100)),
-       CASE WHEN i <= %(old)s
-            THEN now() - interval '30 days' + (i::float8 / %(old)s) * interval '28 days'
-            ELSE now() - interval '24 hours'
-                 + ((i - %(old)s)::float8 / %(young)s) * interval '23 hours' END
-FROM generate_series(1, %(total)s) AS i;
-SELECT setval('events_id_seq', %(total)s);
-"""
-
-EXPIRE_BASELINE = f"DELETE FROM events WHERE created_at < now() - interval '{TTL_HOURS} hours'"
-
-# Purge: sessions 1..old are soft-deleted 60+ days ago (purged), old+1..total 1 day ago (stay).
-# Per session: 1 chat, 5 chat messages, 5 stages, 10 executions, 50 messages, 30 LLM and 30 MCP
-# interactions, 50 timeline events, 19 events = 200 child rows, with the cross-links set.
-PURGE_SQL = """
-INSERT INTO alert_sessions (session_id, alert_data, agent_type, alert_type, status, created_at,
-    completed_at, deleted_at)
-SELECT 'sess-' || s, repeat('a', 300), 'KubernetesAgent', 'PodCrashLooping', 'completed',
-       now() - interval '500 days', now() - interval '499 days',
-       CASE WHEN s <= %(old)s THEN now() - interval '60 days' - s * interval '1 minute'
-            ELSE now() - interval '1 day' END
-FROM generate_series(1, %(total)s) AS s;
-INSERT INTO chats (id, session_id, created_by, created_at)
-SELECT s, 'sess-' || s, 'oncall', now() FROM generate_series(1, %(total)s) AS s;
-INSERT INTO chat_user_messages (id, chat_id, content, author, created_at)
-SELECT i, (i - 1) / 5 + 1, repeat('why? ', 20), 'oncall', now()
-FROM generate_series(1, %(total)s * 5) AS i;
-INSERT INTO stages (id, session_id, name, stage_index, status, chat_id, chat_user_message_id)
-SELECT i, 'sess-' || ((i - 1) / 5 + 1), 'stage ' || i, (i - 1) %% 5, 'completed',
-       CASE WHEN i %% 5 = 1 THEN (i - 1) / 5 + 1 END, CASE WHEN i %% 5 = 1 THEN i END
-FROM generate_series(1, %(total)s * 5) AS i;
-INSERT INTO agent_executions (id, session_id, stage_id, agent_name, agent_index, status)
-SELECT i, 'sess-' || ((i - 1) / 10 + 1), (i - 1) / 2 + 1, 'KubernetesAgent', 0, 'completed'
-FROM generate_series(1, %(total)s * 10) AS i;
-INSERT INTO messages (id, session_id, stage_id, execution_id, sequence_number, role, content,
-    created_at)
-SELECT i, 'sess-' || ((i - 1) / 50 + 1), ((i - 1) / 50) * 5 + (i - 1) %% 5 + 1,
-       ((i - 1) / 50) * 10 + (i - 1) %% 10 + 1, i %% 50, 'assistant', repeat('m', 500), now()
-FROM generate_series(1, %(total)s * 50) AS i;
-INSERT INTO llm_interactions (id, session_id, stage_id, execution_id, interaction_type,
-    model_name, last_message_id, llm_request, llm_response, created_at)
-SELECT i, 'sess-' || ((i - 1) / 30 + 1), ((i - 1) / 30) * 5 + (i - 1) %% 5 + 1,
-       ((i - 1) / 30) * 10 + (i - 1) %% 10 + 1, 'iteration', 'gemini',
-       ((i - 1) / 30) * 50 + (i - 1) %% 30 + 1,
-       jsonb_build_object('messages', repeat('prompt ', 140)),
-       jsonb_build_object('text', repeat('answer ', 70)), now()
-FROM generate_series(1, %(total)s * 30) AS i;
-INSERT INTO mcp_interactions (id, session_id, stage_id, execution_id, interaction_type,
-    server_name, tool_name, tool_arguments, tool_result, created_at)
-SELECT i, 'sess-' || ((i - 1) / 30 + 1), ((i - 1) / 30) * 5 + (i - 1) %% 5 + 1,
-       ((i - 1) / 30) * 10 + (i - 1) %% 10 + 1, 'tool_call', 'kubernetes', 'get_pods',
-       '{"namespace": "prod"}', jsonb_build_object('pods', repeat('pod ', 100)), now()
-FROM generate_series(1, %(total)s * 30) AS i;
-INSERT INTO timeline_events (id, session_id, stage_id, execution_id, sequence_number, event_type,
-    status, content, llm_interaction_id, mcp_interaction_id, created_at, updated_at)
-SELECT i, 'sess-' || ((i - 1) / 50 + 1), ((i - 1) / 50) * 5 + (i - 1) %% 5 + 1,
-       ((i - 1) / 50) * 10 + (i - 1) %% 10 + 1, i %% 50, 'llm_response', 'completed',
-       repeat('t', 200),
-       CASE WHEN (i - 1) %% 50 < 30 THEN ((i - 1) / 50) * 30 + (i - 1) %% 50 + 1 END,
-       CASE WHEN (i - 1) %% 50 >= 30 THEN ((i - 1) / 50) * 30 + (i - 1) %% 50 - 29 END,
-       now(), now()
-FROM generate_series(1, %(total)s * 50) AS i;
-INSERT INTO events (id, session_id, channel, payload, created_at)
-SELECT i, 'sess-' || ((i - 1) / 19 + 1), 'session', '{"type": "done"}', now()
-FROM generate_series(1, %(total)s * 19) AS i;
-"""
-
-PURGE_BASELINE = (
-    f"DELETE FROM alert_sessions WHERE deleted_at < now() - interval '{PURGE_DAYS} days'"
-)
-CHILD_TABLES = (
-    "stages agent_executions timeline_events messages llm_interactions mcp_interactions "
-    "events chats chat_user_messages"
-).split()
-
-
-@dataclass
-class Case:
-    name: str
-    job: str  # the step name run_cleanup logs / the service_child op
-    baseline: str
-
-    def build(self, server: str, db: str, scale: float) -> dict[str, int]:
-        raise NotImplementedError
-
-    def check(self, server: str, db: str, expected: dict[str, int]) -> dict[str, int]:
-        raise NotImplementedError
-
-
-class SoftDelete(Case):
-    def build(self, server: str, db: str, scale: float) -> dict[str, int]:
-        total = bl.scaled(1_000_000, scale)
-        old = total // 2
-        bl.run_sql(server, db, SESSIONS_SQL, {"total": total, "old": old, "young": total - old})
-        return {"rows": total, "eligible": old}
-
-    def check(self, server: str, db: str, expected: dict[str, int]) -> dict[str, int]:
-        [(deleted, live)] = bl.run_sql(
-            server,
-            db,
-            "SELECT count(deleted_at), count(*) - count(deleted_at) FROM alert_sessions",
-        )
-        return {"changed": deleted, "left": live}
-
-
-class Expire(Case):
-    def build(self, server: str, db: str, scale: float) -> dict[str, int]:
-        total = bl.scaled(5_000_000, scale)
-        old = bl.scaled(4_000_000, scale)
-        bl.run_sql(server, db, EVENT_SESSIONS_SQL)
-        bl.run_sql(server, db, EVENTS_SQL, {"total": total, "old": old, "young": total - old})
-        return {"rows": total, "eligible": old}
-
-    def check(self, server: str, db: str, expected: dict[str, int]) -> dict[str, int]:
-        [(left,)] = bl.run_sql(server, db, "SELECT count(*) FROM events")
-        return {"changed": expected["rows"] - left, "left": left}
-
-
-class Purge(Case):
-    def build(self, server: str, db: str, scale: float) -> dict[str, int]:
-        old = bl.scaled(1000, scale)
-        bl.run_sql(server, db, PURGE_SQL, {"total": 2 * old, "old": old})
-        return {"rows": 2 * old, "eligible": old, "child_rows": 2 * old * 200}
-
-    def check(self, server: str, db: str, expected: dict[str, int]) -> dict[str, int]:
-        counts = " + ".join(f"(SELECT count(*) FROM {t})" for t in CHILD_TABLES)
-        [(left, children)] = bl.run_sql(
-            server, db, f"SELECT (SELECT count(*) FROM alert_sessions), {counts}"
-        )
-        return {"changed": expected["rows"] - left, "left": left, "children_left": children}
-
-
-CASES: dict[str, Case] = {
-    "soft_delete": SoftDelete("soft_delete", "soft_delete", SOFT_DELETE_BASELINE),
-    "expire": Expire("expire", "expire", EXPIRE_BASELINE),
-    "purge": Purge("purge", "purge", PURGE_BASELINE),
-}
-
-
-def has_run_cleanup() -> bool:
-    return (bl.REPO / "retention" / "management" / "commands" / "run_cleanup.py").exists()
 
 
 def tarsy_yaml(case: str, batch_size: int, directory: str) -> str:
@@ -257,85 +63,32 @@ def tarsy_yaml(case: str, batch_size: int, directory: str) -> str:
     return str(path)
 
 
-# A job's duration in run_cleanup's JSON log lines (seconds or milliseconds, by key name).
-DURATION_KEYS = ("duration_s", "duration_seconds", "duration", "duration_ms", "elapsed_s")
-
-
-def job_seconds_from_log(stderr: str, case: str) -> float | None:
-    """The retention job's own duration from run_cleanup's one structured line per run."""
-    found = None
+def retention_run_record(stderr: str) -> dict:
+    """run_cleanup's one JSON line for the retention job's run (it logs ``job`` and
+    ``outcome`` on that line only)."""
     for line in stderr.splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if not isinstance(record, dict) or "retention" not in json.dumps(record.get("job", "")):
-            continue
-        for key in DURATION_KEYS:
-            value = record.get(key)
-            if isinstance(value, int | float):
-                found = value / 1000 if key.endswith("_ms") else float(value)
-                break
-    return found
-
-
-def rows_from_log(stderr: str, case: str) -> int | None:
-    keys = {
-        "soft_delete": ("soft_deleted", "sessions_soft_deleted"),
-        "expire": ("events_expired", "expired_events", "events_deleted"),
-        "purge": ("purged", "sessions_purged"),
-    }[case]
-    for line in stderr.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            for key in keys:
-                if isinstance(record.get(key), int):
-                    return record[key]
-            counts = record.get("counts")
-            if isinstance(counts, dict):
-                for key in keys:
-                    if isinstance(counts.get(key), int):
-                        return counts[key]
-    return None
+        if isinstance(record, dict) and record.get("job") == "retention" and "outcome" in record:
+            return record
+    raise RuntimeError(f"run_cleanup logged no retention run line: {stderr[-3000:]}")
 
 
 def run_code_path(args, case: Case, server: str, db: str, tmp: str) -> dict:
-    """The project's code path on ``db``; returns seconds, wall, rows, peak RSS."""
-    url = bl.db_url(server, db)
-    if args.via == "run_cleanup":
-        env = bl.project_env(url, LOG_FORMAT="json", LOG_LEVEL="info")
-        config = tarsy_yaml(case.name, args.batch_size, tmp)
-        argv = [bl.PYTHON, str(bl.REPO / "manage.py"), "run_cleanup", "--once"]
-        result = bl.run_child([*argv, "--config", config], env=env)
-        if result["rc"] != 0:
-            raise RuntimeError(f"run_cleanup failed: {result['stderr'][-3000:]}")
-        seconds = job_seconds_from_log(result["stderr"], case.name)
-        return {
-            "seconds": seconds if seconds is not None else result["wall"],
-            "wall": result["wall"],
-            "rows": rows_from_log(result["stderr"], case.name),
-            "maxrss_kb": result["maxrss_kb"],
-        }
-    argv = [
-        bl.PYTHON,
-        str(bl.REPO / "bench" / "service_child.py"),
-        case.job,
-        f"--batch-size={args.batch_size}",
-        f"--retention-days={RETENTION_DAYS}",
-        f"--ttl-seconds={TTL_HOURS * 3600}",
-        f"--purge-days={PURGE_DAYS}",
-    ]
-    result = bl.run_child(argv, env=bl.project_env(url))
+    """``run_cleanup --once`` on ``db``; returns the job's seconds, wall, rows, peak RSS."""
+    env = bl.project_env(bl.db_url(server, db), LOG_FORMAT="json", LOG_LEVEL="info")
+    config = tarsy_yaml(case.name, args.batch_size, tmp)
+    argv = [bl.PYTHON, str(bl.REPO / "manage.py"), "run_cleanup", "--once", "--config", config]
+    result = bl.run_child(argv, env=env)
     if result["rc"] != 0:
-        raise RuntimeError(f"service run failed: {result['stderr'][-3000:]}")
-    report = json.loads(result["stdout"].strip().splitlines()[-1])
+        raise RuntimeError(f"run_cleanup failed: {result['stderr'][-3000:]}")
+    record = retention_run_record(result["stderr"])
     return {
-        "seconds": report["seconds"],
+        "seconds": record["duration_ms"] / 1000,
         "wall": result["wall"],
-        "rows": report["rows"],
+        "rows": record[case.count_key],
         "maxrss_kb": result["maxrss_kb"],
     }
 
@@ -366,98 +119,109 @@ def clone(server: str, tpl: str, name: str) -> None:
     bl.run_sql(server, "postgres", "CHECKPOINT")
 
 
+class CaseRuns:
+    """Both sides of one case, alternating on fresh clones of one template."""
+
+    def __init__(self, args, case: Case, server: str, tpl: str, expected: dict, tmp: str):
+        self.args, self.case, self.server, self.tpl = args, case, server, tpl
+        self.expected, self.tmp = expected, tmp
+        self.run_db = f"bench_{TAG}{case.name}_run"
+        self.code, self.base = bl.Series(), bl.Series()
+        self.walls: list[float] = []
+        self.checks: list[dict] = []
+
+    def _measure(self, side: bl.Series, run) -> dict:
+        clone(self.server, self.tpl, self.run_db)
+        try:
+            with bl.TxnSampler(self.server, self.run_db) as sampler:
+                result = run()
+            self.checks.append(self.case.check(self.server, self.run_db, self.expected))
+        finally:
+            bl.drop_db(self.server, self.run_db)
+        side.seconds.append(result["seconds"])
+        side.rows.append(result["rows"])
+        side.longest_txn.append(sampler.max_seconds)
+        side.transactions.append(sampler.transactions)
+        print(f"[{self.case.name}] {result} txn {sampler.max_seconds:.3f}s", file=sys.stderr)
+        return result
+
+    def code_run(self, i: int) -> None:
+        result = self._measure(
+            self.code,
+            lambda: run_code_path(self.args, self.case, self.server, self.run_db, self.tmp),
+        )
+        self.walls.append(result["wall"])
+        self.code.maxrss_kb.append(result["maxrss_kb"])
+
+    def base_run(self, i: int) -> None:
+        self._measure(self.base, lambda: run_baseline(self.case, self.server, self.run_db))
+
+    def summary(self) -> dict:
+        return {
+            "data": self.expected,
+            "code": {**self.code.summary(), "median_wall_s": round(bl.median(self.walls), 3)},
+            "baseline": self.base.summary(),
+            "ratio": bl.ratio(self.code, self.base),
+            "checks": self.checks,
+            "same_result": all(c == self.checks[0] for c in self.checks),
+        }
+
+
+def small_scale_run(args, case: Case, server: str, schema_tpl: str, dbs: list[str], tmp: str):
+    """The code path once at ``--small-scale``: its peak RSS, to compare with full scale."""
+    tpl, expected = prepare_template(server, case, args.small_scale, schema_tpl, dbs, "_small")
+    run_db = f"bench_{TAG}{case.name}_run_small"
+    dbs.append(run_db)
+    clone(server, tpl, run_db)
+    with bl.TxnSampler(server, run_db) as sampler:
+        small = run_code_path(args, case, server, run_db, tmp)
+    bl.drop_db(server, run_db)
+    bl.drop_db(server, tpl)
+    return {
+        "scale": args.small_scale,
+        "data": expected,
+        "seconds": round(small["seconds"], 4),
+        "peak_rss_kb": small["maxrss_kb"],
+        "longest_txn_s": round(sampler.max_seconds, 3),
+    }
+
+
 def bench_case(args, case: Case, server: str, schema_tpl: str, dbs: list[str], tmp: str):
     tpl, expected = prepare_template(server, case, args.scale, schema_tpl, dbs)
     print(f"[{case.name}] built {expected} in template {tpl}", file=sys.stderr)
-    run_db = f"bench_{TAG}{case.name}_run"
-    dbs.append(run_db)
-    code, base = bl.Series(), bl.Series()
-    walls: list[float] = []
-    checks: list[dict] = []
-
-    def code_run(i: int) -> None:
-        clone(server, tpl, run_db)
-        with bl.TxnSampler(server, run_db) as sampler:
-            result = run_code_path(args, case, server, run_db, tmp)
-        checks.append(case.check(server, run_db, expected))
-        code.seconds.append(result["seconds"])
-        walls.append(result["wall"])
-        code.rows.append(result["rows"])
-        code.maxrss_kb.append(result["maxrss_kb"])
-        code.longest_txn.append(sampler.max_seconds)
-        code.transactions.append(sampler.transactions)
-        print(f"[{case.name}] run {i} code: {result} txn {sampler.max_seconds:.3f}s "
-              f"({sampler.transactions} sampled)", file=sys.stderr)  # fmt: skip
-        bl.drop_db(server, run_db)
-
-    def base_run(i: int) -> None:
-        clone(server, tpl, run_db)
-        with bl.TxnSampler(server, run_db) as sampler:
-            result = run_baseline(case, server, run_db)
-        checks.append(case.check(server, run_db, expected))
-        base.seconds.append(result["seconds"])
-        base.rows.append(result["rows"])
-        base.longest_txn.append(sampler.max_seconds)
-        base.transactions.append(sampler.transactions)
-        print(f"[{case.name}] run {i} baseline: {result}", file=sys.stderr)
-        bl.drop_db(server, run_db)
-
-    bl.alternate(args.runs, code_run, base_run)
-    out = {
-        "data": expected,
-        "code": {**code.summary(), "median_wall_s": round(sorted(walls)[len(walls) // 2], 3)},
-        "baseline": base.summary(),
-        "ratio": bl.ratio(code, base),
-        "checks": checks,
-        "same_result": all(c == checks[0] for c in checks),
-    }
+    runs = CaseRuns(args, case, server, tpl, expected, tmp)
+    bl.alternate(args.runs, runs.code_run, runs.base_run)
+    out = runs.summary()
     if args.small_scale:
-        small_tpl, small_expected = prepare_template(
-            server, case, args.small_scale, schema_tpl, dbs, "_small"
-        )
-        small_run = f"bench_{TAG}{case.name}_run_small"
-        dbs.append(small_run)
-        clone(server, small_tpl, small_run)
-        with bl.TxnSampler(server, small_run) as sampler:
-            small = run_code_path(args, case, server, small_run, tmp)
-        bl.drop_db(server, small_run)
-        bl.drop_db(server, small_tpl)
-        out["small_scale"] = {
-            "scale": args.small_scale,
-            "data": small_expected,
-            "seconds": round(small["seconds"], 4),
-            "peak_rss_kb": small["maxrss_kb"],
-            "longest_txn_s": round(sampler.max_seconds, 3),
-        }
-        out["rss_ratio_full_to_small"] = round(out["code"]["peak_rss_kb"] / small["maxrss_kb"], 3)
+        out["small_scale"] = small_scale_run(args, case, server, schema_tpl, dbs, tmp)
+        small_rss = out["small_scale"]["peak_rss_kb"]
+        out["rss_ratio_full_to_small"] = round(out["code"]["peak_rss_kb"] / small_rss, 3)
     bl.drop_db(server, tpl)
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    bl.add_common_args(parser, directory=False)
     parser.add_argument("--case", action="append", choices=sorted(CASES))
-    parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--small-scale", type=float, default=None)
-    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--via", choices=["auto", "run_cleanup", "service"], default="auto")
     parser.add_argument("--server", default=None)
-    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    if args.via == "auto":
-        args.via = "run_cleanup" if has_run_cleanup() else "service"
     if args.small_scale is None:
         args.small_scale = args.scale / 10
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     server = bl.server_url(args.server)
-    cases = args.case or list(CASES)
     results: dict = {
         "machine": bl.machine(),
         "postgres": bl.run_sql(server, "postgres", "SELECT version()")[0][0],
         "scale": args.scale,
         "runs": args.runs,
         "batch_size": args.batch_size,
-        "via": args.via,
         "pid": os.getpid(),
         "cases": {},
     }
@@ -466,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         dbs.append(schema_tpl)
         bl.create_db(server, schema_tpl)
         bl.migrate(server, schema_tpl)
-        for name in cases:
+        for name in args.case or list(CASES):
             results["cases"][name] = bench_case(args, CASES[name], server, schema_tpl, dbs, tmp)
     bl.emit(results, args.json)
     print(table(results), file=sys.stderr)

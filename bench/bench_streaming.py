@@ -1,4 +1,4 @@
-"""Benchmark 5 of issue 7: ``StreamingLogger`` throughput against plain buffered file writes.
+"""Benchmark: ``StreamingLogger`` throughput against plain buffered file writes.
 
 One command (from the repository root; no database needed)::
 
@@ -41,65 +41,67 @@ def chunks(appends: int) -> list[tuple[str, str]]:
     return [(ids[i % SESSIONS], (line % i).ljust(199, ".") + "\n") for i in range(appends)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--dir", default=None)
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args(argv)
-    from bench_sweep import setup_django
+def written(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.glob("*.log"))
 
-    setup_django()
+
+def logger_writes(directory: Path, data: list[tuple[str, str]]) -> float:
+    """The code path: every chunk through ``StreamingLogger``, then ``close()``."""
     from streaming.config import StreamingLogsConfig
     from streaming.logger import StreamingLogger
+
+    logger = StreamingLogger(StreamingLogsConfig(base_dir=directory))
+    append = logger.append
+    started = time.perf_counter()
+    for session_id, text in data:
+        append(session_id, text)
+    logger.close()
+    return time.perf_counter() - started
+
+
+def plain_writes(directory: Path, data: list[tuple[str, str]]) -> float:
+    """The baseline: one buffered ``open(..., "ab")`` per session, every chunk written."""
+    started = time.perf_counter()
+    files = {}
+    for session_id, text in data:
+        handle = files.get(session_id)
+        if handle is None:
+            handle = files[session_id] = open(directory / f"{session_id}.log", "ab")
+        handle.write(text.encode())
+    for handle in files.values():
+        handle.close()
+    return time.perf_counter() - started
+
+
+def measure(root: Path, data: list[tuple[str, str]], runs: int) -> tuple[bl.Series, bl.Series]:
+    sides = {"code": (bl.Series(), logger_writes), "baseline": (bl.Series(), plain_writes)}
+
+    def one(name: str) -> None:
+        series, write = sides[name]
+        directory = root / name
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir()
+        series.seconds.append(write(directory, data))
+        series.rows.append(written(directory))
+        print(f"[streaming] {name}: {series.seconds[-1]:.3f}s", file=sys.stderr)
+
+    bl.alternate(runs, lambda i: one("code"), lambda i: one("baseline"))
+    return sides["code"][0], sides["baseline"][0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    bl.add_common_args(parser)
+    args = parser.parse_args(argv)
+    bl.setup_django()
 
     data = chunks(bl.scaled(1_000_000, args.scale))
     total_bytes = sum(len(text.encode()) for _, text in data)
     root = Path(tempfile.mkdtemp(prefix="bench_streaming_", dir=args.dir))
-    code, base = bl.Series(), bl.Series()
-
-    def written(directory: Path) -> int:
-        return sum(p.stat().st_size for p in directory.glob("*.log"))
-
-    def fresh(name: str) -> Path:
-        directory = root / name
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir()
-        return directory
-
-    def code_run(i: int) -> None:
-        directory = fresh("code")
-        logger = StreamingLogger(StreamingLogsConfig(base_dir=directory))
-        append = logger.append
-        started = time.perf_counter()
-        for session_id, text in data:
-            append(session_id, text)
-        logger.close()
-        code.seconds.append(time.perf_counter() - started)
-        code.rows.append(written(directory))
-        print(f"[streaming] code: {code.seconds[-1]:.3f}s", file=sys.stderr)
-
-    def base_run(i: int) -> None:
-        directory = fresh("baseline")
-        started = time.perf_counter()
-        files = {}
-        for session_id, text in data:
-            handle = files.get(session_id)
-            if handle is None:
-                handle = files[session_id] = open(directory / f"{session_id}.log", "ab")
-            handle.write(text.encode())
-        for handle in files.values():
-            handle.close()
-        base.seconds.append(time.perf_counter() - started)
-        base.rows.append(written(directory))
-        print(f"[streaming] baseline: {base.seconds[-1]:.3f}s", file=sys.stderr)
-
     try:
-        bl.alternate(args.runs, code_run, base_run)
+        code, base = measure(root, data, args.runs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
     code_s, base_s = code.summary(), base.summary()
     mb = total_bytes / 1e6
     results = {

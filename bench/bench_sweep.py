@@ -1,4 +1,4 @@
-"""Benchmark 4 of issue 7: the streaming-log sweeper against ``find -delete``.
+"""Benchmark: the streaming-log sweeper against ``find -delete``.
 
 One command (from the repository root; no database needed)::
 
@@ -87,89 +87,98 @@ class Writer:
         self.proc.wait(timeout=30)
 
 
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tarsy_project.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    os.environ.setdefault("LOG_LEVEL", "warning")
-    sys.path.insert(0, str(bl.REPO))
-    import django
-
-    django.setup()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--dir", default=None)
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args(argv)
-    setup_django()
+def sweep_dir(directory: Path) -> tuple[float, dict[str, int]]:
+    """The code path: the project's sweeper with a 10-minute window; seconds and its counts."""
     from streaming.sweeper import sweep
 
-    files = bl.scaled(100_000, args.scale)
-    locked_count = min(LOCKED, round(files * 0.9))
-    root = Path(tempfile.mkdtemp(prefix="bench_sweep_", dir=args.dir))
-    directory = root / "streaming"
-    code, base = bl.Series(), bl.Series()
-    spared = {"code": [], "baseline": []}
-    result: dict = {}
+    started = time.perf_counter()
+    outcome = sweep(directory, retention=timedelta(minutes=10), now=time.time())
+    return time.perf_counter() - started, outcome.as_counts()
 
-    def one(side: str) -> None:
-        old = build(directory, files, 0.9)
-        locked = old[:: max(1, len(old) // locked_count)][:locked_count]
+
+def find_delete(directory: Path) -> float:
+    """The baseline: ``find -delete`` of the same age, which does not look at locks."""
+    started = time.perf_counter()
+    subprocess.run(
+        ["find", str(directory), "-maxdepth", "1", "-name", "*.log", "-mmin", "+10", "-delete"],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+class SweepRuns:
+    """Sweeper and ``find`` alternating on freshly built directories with locked files."""
+
+    def __init__(self, directory: Path, files: int, locked_count: int) -> None:
+        self.directory, self.files, self.locked_count = directory, files, locked_count
+        self.code, self.base = bl.Series(), bl.Series()
+        self.spared: dict[str, list[int]] = {"code": [], "baseline": []}
+        self.code_counts: dict[str, int] = {}
+
+    def run(self, side: str) -> None:
+        old = build(self.directory, self.files, 0.9)
+        locked = old[:: max(1, len(old) // self.locked_count)][: self.locked_count]
         writer = Writer(locked)
         # Both sides start from clean pages: creating 100k files leaves seconds of writeback
         # that would otherwise land inside whichever run comes first.
         os.sync()
         try:
             if side == "code":
-                started = time.perf_counter()
-                outcome = sweep(directory, retention=timedelta(minutes=10), now=time.time())
-                seconds = time.perf_counter() - started
-                code.seconds.append(seconds)
-                code.rows.append(outcome.deleted)
-                result["code_counts"] = outcome.as_counts()
+                seconds, self.code_counts = sweep_dir(self.directory)
+                self.code.seconds.append(seconds)
+                self.code.rows.append(self.code_counts["deleted"])
             else:
-                started = time.perf_counter()
-                subprocess.run(
-                    ["find", str(directory), "-maxdepth", "1", "-name", "*.log", "-mmin", "+10"]
-                    + ["-delete"],
-                    check=True,
-                )
-                seconds = time.perf_counter() - started
-                base.seconds.append(seconds)
-                base.rows.append(len(old) - sum(p.exists() for p in old))
-            spared[side].append(sum(p.exists() for p in locked))
+                seconds = find_delete(self.directory)
+                self.base.seconds.append(seconds)
+                self.base.rows.append(len(old) - sum(p.exists() for p in old))
+            self.spared[side].append(sum(p.exists() for p in locked))
             print(f"[sweep] {side}: {seconds:.3f}s", file=sys.stderr)
         finally:
             writer.close()
 
+    def summary(self) -> dict:
+        return {
+            "code": {**self.code.summary(), "locked_spared": self.spared["code"]},
+            "baseline": {**self.base.summary(), "locked_spared": self.spared["baseline"]},
+            "ratio": bl.ratio(self.code, self.base),
+            "code_counts": self.code_counts,
+            "note": "find -delete does not look at locks: it deleted the locked files too",
+        }
+
+
+def idle_sweeps(directory: Path, files: int, runs: int) -> bl.Series:
+    """Sweeps over ``files`` fresh files that delete nothing."""
+    idle = bl.Series()
+    for _ in range(runs):
+        build(directory, files, 0.0)
+        os.sync()
+        seconds, counts = sweep_dir(directory)
+        idle.seconds.append(seconds)
+        idle.rows.append(counts["deleted"])
+    return idle
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    bl.add_common_args(parser)
+    args = parser.parse_args(argv)
+    bl.setup_django()
+
+    files = bl.scaled(100_000, args.scale)
+    locked_count = min(LOCKED, round(files * 0.9))
+    root = Path(tempfile.mkdtemp(prefix="bench_sweep_", dir=args.dir))
+    runs = SweepRuns(root / "streaming", files, locked_count)
     try:
-        bl.alternate(args.runs, lambda i: one("code"), lambda i: one("baseline"))
-        idle = bl.Series()
-        for _ in range(args.runs):
-            build(directory, files, 0.0)
-            os.sync()
-            started = time.perf_counter()
-            outcome = sweep(directory, retention=timedelta(minutes=10), now=time.time())
-            idle.seconds.append(time.perf_counter() - started)
-            idle.rows.append(outcome.deleted)
+        bl.alternate(args.runs, lambda i: runs.run("code"), lambda i: runs.run("baseline"))
+        idle = idle_sweeps(root / "streaming", files, args.runs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
     results = {
         "machine": bl.machine(),
         "files": files,
         "old": round(files * 0.9),
         "locked": locked_count,
-        "sweep": {
-            "code": {**code.summary(), "locked_spared": spared["code"]},
-            "baseline": {**base.summary(), "locked_spared": spared["baseline"]},
-            "ratio": bl.ratio(code, base),
-            "code_counts": result.get("code_counts"),
-            "note": "find -delete does not look at locks: it deleted the locked files too",
-        },
+        "sweep": runs.summary(),
         "idle_sweep": {**idle.summary(), "files": files},
     }
     bl.emit(results, args.json)

@@ -6,6 +6,7 @@ script that created it (also on Ctrl-C). Nothing here touches any other database
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -212,6 +213,30 @@ class Series:
         if self.maxrss_kb:
             out["peak_rss_kb"] = max(self.maxrss_kb)
         return out
+
+
+def add_common_args(parser: argparse.ArgumentParser, *, directory: bool = True) -> None:
+    """The options every benchmark takes: ``--scale``, ``--runs``, ``--json`` (and ``--dir``)."""
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the sizes of the targets")
+    parser.add_argument("--runs", type=int, default=3, help="rounds of code path and baseline")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    if directory:
+        parser.add_argument("--dir", default=None, help="where to create the scratch files")
+
+
+def setup_django() -> None:
+    """Django set up in this process, for benchmarks that call the project's code directly."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tarsy_project.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    os.environ.setdefault("LOG_LEVEL", "warning")
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 def alternate(runs: int, code: Callable[[int], None], baseline: Callable[[int], None]) -> None:

@@ -1,0 +1,202 @@
+"""The data sets of the retention benchmark and the one statement each is measured against.
+
+Each case builds its rows server-side with ``generate_series`` (so a million sessions take
+seconds, not minutes), says how many rows the run must change, and checks afterwards what the
+run left. The sizes are those of the targets at ``scale`` 1.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import benchlib as bl
+
+RETENTION_DAYS = 365
+# Event TTL: eligible events are 2-30 days old, the others less than 24 h, so the cutoff falls
+# in the empty gap between them for hours after the data set is built.
+TTL_HOURS = 36
+PURGE_DAYS = 30
+
+SESSIONS_SQL = """
+INSERT INTO alert_sessions (session_id, alert_data, agent_type, alert_type, status, created_at,
+    started_at, completed_at, final_analysis, session_metadata, mcp_selection, chain_id, pod_id,
+    current_stage_index, deleted_at)
+SELECT md5(i::text)::uuid::text,
+       'alert ' || i || ' ' || repeat(md5(i::text), 8),
+       'KubernetesAgent', 'PodCrashLooping', status, created, created + interval '1 minute',
+       CASE WHEN status IN ('completed', 'failed', 'cancelled', 'timed_out')
+            THEN created + interval '5 minutes' END,
+       CASE WHEN status = 'completed' THEN repeat('analysis ', 20) END,
+       '{"severity": "warning", "cluster": "prod-1"}', '{"servers": ["kubernetes"]}',
+       'kubernetes-chain', 'tarsy-0', 2, NULL
+FROM (
+    SELECT i,
+           CASE WHEN i > %(old)s AND i %% 100 = 0 THEN 'in_progress'
+                WHEN i > %(old)s AND i %% 50 = 25 THEN 'in_progress'
+                WHEN i %% 50 = 0 THEN 'pending'
+                WHEN i %% 50 = 1 THEN 'cancelling'
+                ELSE (ARRAY['completed', 'completed', 'completed', 'failed', 'cancelled',
+                            'timed_out'])[i %% 6 + 1] END AS status,
+           CASE WHEN i <= %(old)s
+                    THEN now() - interval '760 days' + (i::float8 / %(old)s) * interval '360 days'
+                WHEN i %% 100 = 0 THEN now() - interval '500 days'
+                ELSE now() - interval '330 days'
+                     + ((i - %(old)s)::float8 / %(young)s) * interval '330 days' END AS created
+    FROM generate_series(1, %(total)s) AS i
+) AS s
+"""
+
+SOFT_DELETE_BASELINE = f"""
+UPDATE alert_sessions SET deleted_at = now()
+WHERE deleted_at IS NULL
+  AND (completed_at < now() - interval '{RETENTION_DAYS} days'
+       OR (status IN ('pending', 'cancelling')
+           AND created_at < now() - interval '{RETENTION_DAYS} days'))
+"""
+
+EVENT_SESSIONS_SQL = """
+INSERT INTO alert_sessions (session_id, alert_data, agent_type, alert_type, status, created_at)
+SELECT 'sess-' || k, '', 'KubernetesAgent', '', 'in_progress', now() - interval '1 hour'
+FROM generate_series(1, 1000) AS k
+"""
+
+EVENTS_SQL = """
+INSERT INTO events (id, session_id, channel, payload, created_at)
+SELECT i, 'sess-' || (i %% 1000 + 1), 'session:sess-' || (i %% 1000 + 1),
+       jsonb_build_object('type', 'stage.progress', 'seq', i, 'text', repeat('x', 100)),
+       CASE WHEN i <= %(old)s
+            THEN now() - interval '30 days' + (i::float8 / %(old)s) * interval '28 days'
+            ELSE now() - interval '24 hours'
+                 + ((i - %(old)s)::float8 / %(young)s) * interval '23 hours' END
+FROM generate_series(1, %(total)s) AS i;
+SELECT setval('events_id_seq', %(total)s);
+"""
+
+EXPIRE_BASELINE = f"DELETE FROM events WHERE created_at < now() - interval '{TTL_HOURS} hours'"
+
+# Purge: sessions 1..old are soft-deleted 60+ days ago (purged), old+1..total 1 day ago (stay).
+# Per session: 1 chat, 5 chat messages, 5 stages, 10 executions, 50 messages, 30 LLM and 30 MCP
+# interactions, 50 timeline events, 19 events = 200 child rows, with the cross-links set.
+PURGE_SQL = """
+INSERT INTO alert_sessions (session_id, alert_data, agent_type, alert_type, status, created_at,
+    completed_at, deleted_at)
+SELECT 'sess-' || s, repeat('a', 300), 'KubernetesAgent', 'PodCrashLooping', 'completed',
+       now() - interval '500 days', now() - interval '499 days',
+       CASE WHEN s <= %(old)s THEN now() - interval '60 days' - s * interval '1 minute'
+            ELSE now() - interval '1 day' END
+FROM generate_series(1, %(total)s) AS s;
+INSERT INTO chats (id, session_id, created_by, created_at)
+SELECT s, 'sess-' || s, 'oncall', now() FROM generate_series(1, %(total)s) AS s;
+INSERT INTO chat_user_messages (id, chat_id, content, author, created_at)
+SELECT i, (i - 1) / 5 + 1, repeat('why? ', 20), 'oncall', now()
+FROM generate_series(1, %(total)s * 5) AS i;
+INSERT INTO stages (id, session_id, name, stage_index, status, chat_id, chat_user_message_id)
+SELECT i, 'sess-' || ((i - 1) / 5 + 1), 'stage ' || i, (i - 1) %% 5, 'completed',
+       CASE WHEN i %% 5 = 1 THEN (i - 1) / 5 + 1 END, CASE WHEN i %% 5 = 1 THEN i END
+FROM generate_series(1, %(total)s * 5) AS i;
+INSERT INTO agent_executions (id, session_id, stage_id, agent_name, agent_index, status)
+SELECT i, 'sess-' || ((i - 1) / 10 + 1), (i - 1) / 2 + 1, 'KubernetesAgent', 0, 'completed'
+FROM generate_series(1, %(total)s * 10) AS i;
+INSERT INTO messages (id, session_id, stage_id, execution_id, sequence_number, role, content,
+    created_at)
+SELECT i, 'sess-' || ((i - 1) / 50 + 1), ((i - 1) / 50) * 5 + (i - 1) %% 5 + 1,
+       ((i - 1) / 50) * 10 + (i - 1) %% 10 + 1, i %% 50, 'assistant', repeat('m', 500), now()
+FROM generate_series(1, %(total)s * 50) AS i;
+INSERT INTO llm_interactions (id, session_id, stage_id, execution_id, interaction_type,
+    model_name, last_message_id, llm_request, llm_response, created_at)
+SELECT i, 'sess-' || ((i - 1) / 30 + 1), ((i - 1) / 30) * 5 + (i - 1) %% 5 + 1,
+       ((i - 1) / 30) * 10 + (i - 1) %% 10 + 1, 'iteration', 'gemini',
+       ((i - 1) / 30) * 50 + (i - 1) %% 30 + 1,
+       jsonb_build_object('messages', repeat('prompt ', 140)),
+       jsonb_build_object('text', repeat('answer ', 70)), now()
+FROM generate_series(1, %(total)s * 30) AS i;
+INSERT INTO mcp_interactions (id, session_id, stage_id, execution_id, interaction_type,
+    server_name, tool_name, tool_arguments, tool_result, created_at)
+SELECT i, 'sess-' || ((i - 1) / 30 + 1), ((i - 1) / 30) * 5 + (i - 1) %% 5 + 1,
+       ((i - 1) / 30) * 10 + (i - 1) %% 10 + 1, 'tool_call', 'kubernetes', 'get_pods',
+       '{"namespace": "prod"}', jsonb_build_object('pods', repeat('pod ', 100)), now()
+FROM generate_series(1, %(total)s * 30) AS i;
+INSERT INTO timeline_events (id, session_id, stage_id, execution_id, sequence_number, event_type,
+    status, content, llm_interaction_id, mcp_interaction_id, created_at, updated_at)
+SELECT i, 'sess-' || ((i - 1) / 50 + 1), ((i - 1) / 50) * 5 + (i - 1) %% 5 + 1,
+       ((i - 1) / 50) * 10 + (i - 1) %% 10 + 1, i %% 50, 'llm_response', 'completed',
+       repeat('t', 200),
+       CASE WHEN (i - 1) %% 50 < 30 THEN ((i - 1) / 50) * 30 + (i - 1) %% 50 + 1 END,
+       CASE WHEN (i - 1) %% 50 >= 30 THEN ((i - 1) / 50) * 30 + (i - 1) %% 50 - 29 END,
+       now(), now()
+FROM generate_series(1, %(total)s * 50) AS i;
+INSERT INTO events (id, session_id, channel, payload, created_at)
+SELECT i, 'sess-' || ((i - 1) / 19 + 1), 'session', '{"type": "done"}', now()
+FROM generate_series(1, %(total)s * 19) AS i;
+"""
+
+PURGE_BASELINE = (
+    f"DELETE FROM alert_sessions WHERE deleted_at < now() - interval '{PURGE_DAYS} days'"
+)
+CHILD_TABLES = (
+    "stages agent_executions timeline_events messages llm_interactions mcp_interactions "
+    "events chats chat_user_messages"
+).split()
+
+
+@dataclass
+class Case:
+    name: str
+    count_key: str  # the count run_cleanup logs for this case
+    baseline: str
+
+    def build(self, server: str, db: str, scale: float) -> dict[str, int]:
+        raise NotImplementedError
+
+    def check(self, server: str, db: str, expected: dict[str, int]) -> dict[str, int]:
+        raise NotImplementedError
+
+
+class SoftDelete(Case):
+    def build(self, server: str, db: str, scale: float) -> dict[str, int]:
+        total = bl.scaled(1_000_000, scale)
+        old = total // 2
+        bl.run_sql(server, db, SESSIONS_SQL, {"total": total, "old": old, "young": total - old})
+        return {"rows": total, "eligible": old}
+
+    def check(self, server: str, db: str, expected: dict[str, int]) -> dict[str, int]:
+        [(deleted, live)] = bl.run_sql(
+            server,
+            db,
+            "SELECT count(deleted_at), count(*) - count(deleted_at) FROM alert_sessions",
+        )
+        return {"changed": deleted, "left": live}
+
+
+class Expire(Case):
+    def build(self, server: str, db: str, scale: float) -> dict[str, int]:
+        total = bl.scaled(5_000_000, scale)
+        old = bl.scaled(4_000_000, scale)
+        bl.run_sql(server, db, EVENT_SESSIONS_SQL)
+        bl.run_sql(server, db, EVENTS_SQL, {"total": total, "old": old, "young": total - old})
+        return {"rows": total, "eligible": old}
+
+    def check(self, server: str, db: str, expected: dict[str, int]) -> dict[str, int]:
+        [(left,)] = bl.run_sql(server, db, "SELECT count(*) FROM events")
+        return {"changed": expected["rows"] - left, "left": left}
+
+
+class Purge(Case):
+    def build(self, server: str, db: str, scale: float) -> dict[str, int]:
+        old = bl.scaled(1000, scale)
+        bl.run_sql(server, db, PURGE_SQL, {"total": 2 * old, "old": old})
+        return {"rows": 2 * old, "eligible": old, "child_rows": 2 * old * 200}
+
+    def check(self, server: str, db: str, expected: dict[str, int]) -> dict[str, int]:
+        counts = " + ".join(f"(SELECT count(*) FROM {t})" for t in CHILD_TABLES)
+        [(left, children)] = bl.run_sql(
+            server, db, f"SELECT (SELECT count(*) FROM alert_sessions), {counts}"
+        )
+        return {"changed": expected["rows"] - left, "left": left, "children_left": children}
+
+
+CASES: dict[str, Case] = {
+    "soft_delete": SoftDelete("soft_delete", "soft_deleted", SOFT_DELETE_BASELINE),
+    "expire": Expire("expire", "events_expired", EXPIRE_BASELINE),
+    "purge": Purge("purge", "purged", PURGE_BASELINE),
+}
