@@ -15,6 +15,7 @@ from tarsy_project.config import TarsyConfig
 
 
 def changed_something(counts: Counts) -> bool:
+    """Whether a sweep deleted files or met errors (an idle one is not worth a record)."""
     return bool(counts.get("deleted") or counts.get("errors"))
 
 
