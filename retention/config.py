@@ -1,9 +1,9 @@
-"""``system.retention`` of tarsy.yaml (DESIGN §3, §4)."""
+"""``system.retention`` of tarsy.yaml: how long sessions and events live."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tarsy_project.config import setting
+from tarsy_project.config_fields import setting
 
 # A century: beyond it `now - N days` would leave the calendar; nobody means more.
 MAX_DAYS = 36500

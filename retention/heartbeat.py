@@ -1,7 +1,8 @@
-"""The sidecar's heartbeat file: liveness without the database (DESIGN §5).
+"""The sidecar's heartbeat file: liveness without the database.
 
-The loop touches the file at every wake-up and after every batch; ``cleanup_status
---liveness`` only checks its age, so a database outage never gets the sidecar killed.
+The loop touches the file at every wake-up and, during a long run, with every progress line;
+``cleanup_status --liveness`` only checks its age, so a database outage never gets the sidecar
+killed.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ class Heartbeat:
                 "cannot touch heartbeat file", extra={"path": str(self.path), "error": str(exc)}
             )
 
-    def age_seconds(self, now: float | None = None) -> float | None:
+    def age_seconds(self) -> float | None:
         """Seconds since the last beat, or None when there never was one."""
         try:
             mtime = self.path.stat().st_mtime
         except FileNotFoundError:
             return None
-        return (time.time() if now is None else now) - mtime
+        return time.time() - mtime

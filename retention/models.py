@@ -1,4 +1,4 @@
-"""Records of what the cleanup sidecar did (DESIGN §5)."""
+"""Records of what the cleanup sidecar did."""
 
 from django.db import models
 

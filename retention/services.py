@@ -1,14 +1,11 @@
-"""Operations on cleanup run records: record, expire, and judge the latest runs (DESIGN §5)."""
+"""Changes to cleanup run records: record a run, expire old records."""
 
 from __future__ import annotations
 
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from django.db.models import Max
 
 from retention.models import CleanupRun
 
@@ -28,11 +25,11 @@ def record_run(
     outcome: str,
     counts: Mapping[str, int],
     error: str = "",
-    host: str | None = None,
 ) -> CleanupRun:
+    """Record one run of ``job`` on this host."""
     return CleanupRun.objects.create(
         job=job,
-        host=host or host_name(),
+        host=host_name(),
         started_at=started_at,
         finished_at=finished_at,
         outcome=outcome,
@@ -48,65 +45,3 @@ def expire_cleanup_runs(*, now: datetime, dry_run: bool = False) -> int:
         return old.count()
     deleted, _ = old.delete()
     return deleted
-
-
-def latest_runs() -> list[CleanupRun]:
-    """The most recent run of each job on each host, newest first."""
-    latest = CleanupRun.objects.values("job", "host").annotate(last=Max("started_at"))
-    runs: list[CleanupRun] = []
-    for row in latest:
-        run = (
-            CleanupRun.objects.filter(job=row["job"], host=row["host"], started_at=row["last"])
-            .order_by("-finished_at")
-            .first()
-        )
-        if run is not None:
-            runs.append(run)
-    return sorted(runs, key=lambda r: r.started_at, reverse=True)
-
-
-@dataclass(frozen=True)
-class Problem:
-    job: str
-    reason: str
-
-
-def health_problems(
-    runs: list[CleanupRun], *, now: datetime, retention_interval: timedelta
-) -> list[Problem]:
-    """What is wrong with the latest runs, for ``cleanup_status``'s exit code.
-
-    The latest retention run (on any host) must not have failed, and the latest successful one
-    must have started within twice the retention interval. Sweeps are judged on outcome only:
-    an idle sweep leaves no record, so an old sweep record is no sign of trouble.
-    """
-    problems: list[Problem] = []
-    latest_by_job: dict[str, CleanupRun] = {}
-    for run in runs:
-        if run.job not in latest_by_job or run.started_at > latest_by_job[run.job].started_at:
-            latest_by_job[run.job] = run
-    retention = latest_by_job.get("retention")
-    # "Finished" means a run that completed: an interrupted run (SIGTERM mid-way) is no proof
-    # that retention keeps up, so the age is judged by the latest successful run on any host,
-    # which may be older than every host's latest run (hence a query, not ``runs``).
-    finished = (
-        CleanupRun.objects.filter(job="retention", outcome=CleanupRun.Outcome.SUCCESS)
-        .order_by("-started_at")
-        .first()
-    )
-    if retention is None:
-        problems.append(Problem("retention", "no retention run recorded"))
-    elif finished is None:
-        problems.append(Problem("retention", "no retention run has finished successfully"))
-    elif now - finished.started_at > 2 * retention_interval:
-        problems.append(
-            Problem(
-                "retention",
-                f"last successful run started {finished.started_at:%Y-%m-%d %H:%M:%S} UTC, "
-                f"more than twice the interval ({retention_interval}) ago",
-            )
-        )
-    for job, run in sorted(latest_by_job.items()):
-        if run.outcome == CleanupRun.Outcome.FAILED:
-            problems.append(Problem(job, f"last run on {run.host} failed: {run.error}"))
-    return problems

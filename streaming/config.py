@@ -1,9 +1,9 @@
-"""``system.streaming_logs`` of tarsy.yaml (DESIGN §3, §6)."""
+"""``system.streaming_logs`` of tarsy.yaml: session log files and their sweep."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from tarsy_project.config import setting
+from tarsy_project.config_fields import setting
 
 
 @dataclass(frozen=True)

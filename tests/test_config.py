@@ -1,4 +1,4 @@
-"""The strict tarsy.yaml loader (DESIGN §3): defaults, overrides, every error class, frozen objects.
+"""The strict tarsy.yaml loader: defaults, overrides, every error class, frozen objects.
 
 Files are real files under ``tmp_path``; nothing is mocked.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,11 +19,12 @@ from tarsy_project.config import (
     ConfigError,
     TarsyConfig,
     config_as_dict,
-    format_duration,
     load_config,
     parse_config,
-    parse_duration,
 )
+from tarsy_project.config_fields import setting
+from tarsy_project.config_loader import load_sections, read_document
+from tarsy_project.durations import format_duration, parse_duration
 
 RETENTION_KEYS = "session_retention_days, event_ttl, cleanup_interval, purge_after_days, batch_size"
 STREAMING_KEYS = (
@@ -60,7 +62,7 @@ def error_of(text: str) -> str:
 
 
 def assert_defaults(config: TarsyConfig, cwd: Path) -> None:
-    """Every default of DESIGN §3, written out (not compared to the dataclass defaults)."""
+    """Every documented default, written out (not compared to the dataclass defaults)."""
     r = config.retention
     assert isinstance(r, RetentionConfig)
     assert r.session_retention_days == 365
@@ -658,3 +660,39 @@ def test_format_duration_round_trips() -> None:
         timedelta(hours=25),
     ):
         assert parse_duration(format_duration(value)) == value, format_duration(value)
+
+
+# -- the generic loader ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A section no app owns: the loader builds whatever the schema it is given names."""
+
+    ceiling: int = setting(5, "int", maximum=10)
+    wait: timedelta = setting(timedelta(seconds=1), "duration")
+
+
+def test_the_loader_builds_any_section_its_schema_names() -> None:
+    schema = {"outer": {"inner": {"limits": Limits}}}
+    text = "outer:\n  inner:\n    limits:\n      ceiling: 7\n"
+    sections = load_sections(read_document(text, "x.yaml"), schema, source="x.yaml")
+    assert sections == {"outer.inner.limits": Limits(ceiling=7)}
+    assert load_sections(None, schema, source="x.yaml") == {"outer.inner.limits": Limits()}
+
+    with pytest.raises(ConfigError) as info:
+        load_sections({"outer": {"inner": {"limits": {"ceiling": 11}}}}, schema, source="x.yaml")
+    assert str(info.value) == (
+        "outer.inner.limits.ceiling: 11 is out of range (allowed: an integer <= 10)"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_sections({"outer": {"inner": {"limit": {}}}}, schema, source="x.yaml")
+    assert str(info.value) == "outer.inner.limit: unknown key (allowed keys: limits)"
+    with pytest.raises(ConfigError) as info:
+        load_sections({"outer": {"inner": 3}}, schema, source="x.yaml")
+    assert str(info.value) == "outer.inner: expected a mapping, got 3"
+
+
+def test_an_unknown_setting_kind_is_refused_where_it_is_declared() -> None:
+    with pytest.raises(ValueError, match="unknown setting kind 'float'"):
+        setting(1.0, "float")

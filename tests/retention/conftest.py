@@ -18,7 +18,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from retention.registry import Job, registry
 from sessions.models import AlertSession, Event, SessionStatus
+from tarsy_project.config import TarsyConfig
 
 LogRecord = dict[str, Any]
 
@@ -27,6 +29,13 @@ requires_postgresql = pytest.mark.skipif(
     reason="PostgreSQL behaviour (row locks, SKIP LOCKED, server restarts); "
     "runs when DATABASE_URL points at PostgreSQL",
 )
+
+
+def job_for(name: str, **sections: Any) -> Job:
+    """Job ``name`` as the registry builds it from a TarsyConfig of ``sections`` (the rest
+    default), with the steps every app contributes to it."""
+    (job,) = [job for job in registry.build_jobs(TarsyConfig(**sections)) if job.name == name]
+    return job
 
 
 def write_config(

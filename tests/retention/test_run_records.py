@@ -1,6 +1,6 @@
 """CleanupRun records: which runs are recorded, with what, and their 30-day expiry.
 
-``transaction=True`` throughout: ``run_job`` closes stale connections between runs.
+``transaction=True`` throughout: a run closes stale connections.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import pytest
 from django.utils import timezone
 
 from retention.config import RetentionConfig
-from retention.jobs import retention_job, sweep_job
+from retention.loop import CleanupLoop
 from retention.models import CleanupRun
-from retention.scheduler import CleanupService
+from retention.registry import Job
+from retention.runner import JobRunner
 from retention.services import host_name
 from sessions.models import AlertSession
 from streaming.config import StreamingLogsConfig
-from tests.retention.conftest import deleted_count, seed_backlog
+from tests.retention.conftest import deleted_count, job_for, seed_backlog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,11 +36,19 @@ def old_log(directory: Path, name: str, size: int = 100) -> Path:
     return path
 
 
+def retention_job(config: RetentionConfig) -> Job:
+    return job_for("retention", retention=config)
+
+
+def sweep_job(config: StreamingLogsConfig) -> Job:
+    return job_for("sweep", streaming_logs=config)
+
+
 def test_every_retention_run_is_recorded_with_its_counts() -> None:
     seed_backlog(old_sessions=3, old_events=2)
-    service = CleanupService([retention_job(RetentionConfig(session_retention_days=30))])
-    assert service.run_job(service.jobs[0]) == "success"
-    assert service.run_job(service.jobs[0]) == "success"  # idle, and still recorded
+    runner = JobRunner(retention_job(RetentionConfig(session_retention_days=30)))
+    assert runner.run() == "success"
+    assert runner.run() == "success"  # idle, and still recorded
 
     first, second = CleanupRun.objects.order_by("started_at")
     assert (first.job, first.outcome, first.host, first.error) == (
@@ -57,18 +66,17 @@ def test_every_retention_run_is_recorded_with_its_counts() -> None:
 def test_idle_sweeps_are_recorded_once_and_a_sweep_that_deleted_files_always(
     tmp_path: Path,
 ) -> None:
-    job = sweep_job(StreamingLogsConfig(base_dir=tmp_path, file_retention_minutes=10))
-    service = CleanupService([job])
+    runner = JobRunner(sweep_job(StreamingLogsConfig(base_dir=tmp_path, file_retention_minutes=10)))
     for _ in range(3):
-        assert service.run_job(job) == "success"
+        assert runner.run() == "success"
     first = CleanupRun.objects.get()
     assert first.job == "sweep" and first.counts["deleted"] == 0
 
     old_log(tmp_path, "a.log", 100)
     old_log(tmp_path, "b.log", 50)
     (tmp_path / "young.log").write_bytes(b"y")
-    assert service.run_job(job) == "success"
-    assert service.run_job(job) == "success"  # idle again: not recorded
+    assert runner.run() == "success"
+    assert runner.run() == "success"  # idle again: not recorded
     runs = list(CleanupRun.objects.order_by("started_at"))
     assert len(runs) == 2
     assert runs[1].counts == {
@@ -84,14 +92,13 @@ def test_idle_sweeps_are_recorded_once_and_a_sweep_that_deleted_files_always(
 def test_a_failed_sweep_is_recorded_and_so_is_the_next_idle_one(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
-    job = sweep_job(StreamingLogsConfig(base_dir=not_a_dir))
-    service = CleanupService([job])
-    assert service.run_job(job) == "failed"
-    assert service.run_job(job) == "failed"
+    runner = JobRunner(sweep_job(StreamingLogsConfig(base_dir=not_a_dir)))
+    assert runner.run() == "failed"
+    assert runner.run() == "failed"
     not_a_dir.unlink()
     not_a_dir.mkdir()
-    assert service.run_job(job) == "success"  # the recovery is recorded
-    assert service.run_job(job) == "success"  # then idle again: not recorded
+    assert runner.run() == "success"  # the recovery is recorded
+    assert runner.run() == "success"  # then idle again: not recorded
     outcomes = list(CleanupRun.objects.order_by("started_at").values_list("outcome", "error"))
     assert [o for o, _ in outcomes] == ["failed", "failed", "success"]
     assert "NotADirectoryError" in outcomes[0][1]
@@ -104,7 +111,7 @@ def test_a_dry_run_records_nothing(tmp_path: Path) -> None:
         retention_job(RetentionConfig(session_retention_days=30)),
         sweep_job(StreamingLogsConfig(base_dir=tmp_path)),
     ]
-    assert CleanupService(jobs, dry_run=True).run_once()
+    assert CleanupLoop(jobs, dry_run=True).run_once()
     assert CleanupRun.objects.count() == 0
     assert deleted_count() == 0
     assert (tmp_path / "a.log").exists()
@@ -120,8 +127,7 @@ def test_retention_expires_run_records_older_than_30_days() -> None:
             finished_at=now - timedelta(days=days),
             outcome="success",
         )
-    job = retention_job(RetentionConfig())
-    assert CleanupService([job]).run_job(job) == "success"
+    assert JobRunner(retention_job(RetentionConfig())).run() == "success"
     assert sorted(
         (now - r.started_at).days for r in CleanupRun.objects.filter(host="gone-pod")
     ) == [1, 29]
@@ -134,7 +140,7 @@ def test_a_stop_ends_the_run_after_a_whole_batch_and_records_it_interrupted() ->
     stop = threading.Event()
     stop.set()  # requested before the run: the first batch still completes, then it stops
     job = retention_job(RetentionConfig(session_retention_days=30, batch_size=10))
-    assert CleanupService([job], stop=stop).run_job(job) == "interrupted"
+    assert JobRunner(job, stop=stop).run() == "interrupted"
     assert deleted_count() == 10
     record = CleanupRun.objects.get()
     assert record.outcome == "interrupted"
@@ -156,9 +162,9 @@ def test_a_stop_during_a_sweep_ends_it_as_interrupted(tmp_path: Path) -> None:
         os.utime(path, (time.time() - 3600, time.time() - 3600))
     stop = threading.Event()
     stop.set()
-    service = CleanupService([sweep_job(StreamingLogsConfig(base_dir=tmp_path))], stop=stop)
+    runner = JobRunner(sweep_job(StreamingLogsConfig(base_dir=tmp_path)), stop=stop)
 
-    assert service.run_job(service.jobs[0]) == CleanupRun.Outcome.INTERRUPTED
+    assert runner.run() == CleanupRun.Outcome.INTERRUPTED
     assert len(list(tmp_path.glob("*.log"))) == 5
     (run,) = CleanupRun.objects.filter(job="sweep")
     assert run.outcome == CleanupRun.Outcome.INTERRUPTED and run.counts["deleted"] == 0

@@ -1,6 +1,6 @@
-"""The scheduler and the loop on a fake clock: due times, run at start, frozen ``now``.
+"""The scheduler, the loop and the runner on a fake clock: due times, run at start, frozen ``now``.
 
-The service tests use ``transaction=True``: ``run_job`` closes stale connections, which a
+The loop and runner tests use ``transaction=True``: a run closes stale connections, which a
 test wrapped in a transaction cannot survive.
 """
 
@@ -12,11 +12,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from retention.jobs import Job, JobRun, retention_job
+from retention.config import RetentionConfig
+from retention.loop import MAX_WAIT, CleanupLoop
 from retention.models import CleanupRun
-from retention.scheduler import MAX_WAIT, CleanupService, Scheduler
+from retention.registry import Job, Step, StepRun
+from retention.runner import JobRunner
+from retention.scheduler import Scheduler
 from sessions.models import AlertSession, Event
 from tests.factories import make_session
+from tests.retention.conftest import job_for
 
 
 class FakeClock:
@@ -56,11 +60,12 @@ def recording_job(
 ) -> Job:
     """A job that notes when it ran and takes ``cost`` seconds of fake time."""
 
-    def run(job: JobRun) -> None:
+    def run(run: StepRun) -> int:
         calls.append((name, clock.now))
         clock.advance(cost)
+        return 1
 
-    return Job(name, timedelta(seconds=interval), run)
+    return Job(name, timedelta(seconds=interval), (Step(name, run),))
 
 
 def test_every_job_is_due_at_start() -> None:
@@ -101,7 +106,7 @@ def test_loop_runs_every_job_at_start_then_on_its_interval() -> None:
         recording_job("sweep", 3, calls, clock),
     ]
     stop = FakeStop(clock, until=20)
-    CleanupService(jobs, stop=stop, clock=clock).run_forever()
+    CleanupLoop(jobs, stop=stop, clock=clock).run_forever()
     assert calls == [
         ("retention", 0),
         ("sweep", 0.5),
@@ -131,13 +136,13 @@ def test_loop_wakes_at_least_every_max_wait_and_beats_the_heartbeat(tmp_path) ->
             super().beat()
 
     stop = FakeStop(clock, until=3 * MAX_WAIT + 1)
-    service = CleanupService(
+    loop = CleanupLoop(
         [recording_job("retention", 3600, calls, clock)],
         stop=stop,
         clock=clock,
         heartbeat=CountingHeartbeat(tmp_path / "hb"),
     )
-    service.run_forever()
+    loop.run_forever()
     assert calls == [("retention", 0)]
     assert stop.waits[:3] == [MAX_WAIT, MAX_WAIT, MAX_WAIT]
     assert beats[:4] == [0, MAX_WAIT, 2 * MAX_WAIT, 3 * MAX_WAIT]
@@ -150,12 +155,16 @@ def test_stop_before_a_due_job_runs_nothing_more() -> None:
     calls: list[tuple[str, float]] = []
     stop = threading.Event()
 
-    def stopping(job: JobRun) -> None:
+    def stopping(run: StepRun) -> int:
         calls.append(("first", clock.now))
         stop.set()
+        return 1
 
-    jobs = [Job("first", timedelta(seconds=5), stopping), recording_job("second", 5, calls, clock)]
-    CleanupService(jobs, stop=stop, clock=clock).run_forever()
+    jobs = [
+        Job("first", timedelta(seconds=5), (Step("first", stopping),)),
+        recording_job("second", 5, calls, clock),
+    ]
+    CleanupLoop(jobs, stop=stop, clock=clock).run_forever()
     assert calls == [("first", 0)]
 
 
@@ -171,15 +180,14 @@ def test_every_step_of_a_run_gets_the_same_frozen_now() -> None:
 
     seen: list[datetime] = []
 
-    def run(job: JobRun) -> None:
-        for step in ("one", "two", "three"):
-            seen.append(job.now)
-            job.progress(step)(1)
+    def run(run: StepRun) -> int:
+        seen.append(run.now)
+        run.progress(1)
+        return 1
 
-    service = CleanupService(
-        [Job("steps", timedelta(hours=1), run)], dry_run=True, wall_clock=wall_clock
-    )
-    assert service.run_job(service.jobs[0]) == CleanupRun.Outcome.SUCCESS
+    steps = tuple(Step(name, run) for name in ("one", "two", "three"))
+    runner = JobRunner(Job("steps", timedelta(hours=1), steps), dry_run=True, wall_clock=wall_clock)
+    assert runner.run() == CleanupRun.Outcome.SUCCESS
     assert seen == [start, start, start]
 
 
@@ -187,8 +195,6 @@ def test_every_step_of_a_run_gets_the_same_frozen_now() -> None:
 def test_retention_steps_all_use_the_runs_frozen_now() -> None:
     """The real retention job with ``now`` frozen 10 days in the past: each rule must judge by
     that ``now``, not by the real time or a later tick of the wall clock."""
-    from retention.config import RetentionConfig
-
     real_now = timezone.now()
     frozen_now = real_now - timedelta(days=10)
     calls: list[datetime] = []
@@ -220,9 +226,8 @@ def test_retention_steps_all_use_the_runs_frozen_now() -> None:
             outcome="success",
         )
 
-    job = retention_job(RetentionConfig(purge_after_days=1, batch_size=1))
-    service = CleanupService([job], wall_clock=wall_clock)
-    assert service.run_job(job) == CleanupRun.Outcome.SUCCESS
+    job = job_for("retention", retention=RetentionConfig(purge_after_days=1, batch_size=1))
+    assert JobRunner(job, wall_clock=wall_clock).run() == CleanupRun.Outcome.SUCCESS
 
     assert AlertSession.all_objects.get(pk=due.pk).deleted_at == frozen_now
     assert AlertSession.all_objects.get(pk=not_yet.pk).deleted_at is None

@@ -1,23 +1,15 @@
-"""``manage.py run_cleanup``: the cleanup sidecar (DESIGN §5)."""
+"""``manage.py run_cleanup``: the cleanup sidecar."""
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from retention.heartbeat import Heartbeat
-from retention.jobs import build_jobs
-from retention.scheduler import CleanupService
-from retention.services import host_name
-from tarsy_project.config import config_as_dict
+from retention.sidecar import run_sidecar
 from tarsy_project.management import StructuredCommand
-
-log = logging.getLogger("retention.run_cleanup")
 
 
 class Command(StructuredCommand):
@@ -37,42 +29,11 @@ class Command(StructuredCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = self.load_tarsy_config(options)
-
-        stop = threading.Event()
-
-        def request_stop(signum: int, _frame: Any) -> None:
-            log.info(
-                "stop requested by %s, finishing the current batch",
-                signal.Signals(signum).name,
-                extra={"signal": signal.Signals(signum).name},
-            )
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-
-        jobs = build_jobs(config)
-        service = CleanupService(
-            jobs,
+        ok = run_sidecar(
+            config,
+            once=options["once"],
             dry_run=options["dry_run"],
-            stop=stop,
             heartbeat=Heartbeat(settings.TARSY_HEARTBEAT_FILE),
         )
-        log.info(
-            "cleanup starting",
-            extra={
-                "host": host_name(),
-                "mode": "once" if options["once"] else "loop",
-                "dry_run": options["dry_run"],
-                "jobs": [job.name for job in jobs],
-                "config": config_as_dict(config),
-            },
-        )
-        if options["once"]:
-            ok = service.run_once()
-            log.info("cleanup finished", extra={"ok": ok})
-            if not ok:
-                raise CommandError("one or more cleanup jobs failed", returncode=1)
-            return
-        service.run_forever()
-        log.info("cleanup stopped")
+        if not ok:
+            raise CommandError("one or more cleanup jobs failed", returncode=1)
