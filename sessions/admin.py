@@ -47,6 +47,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
+from sessions import selectors
 from sessions.models import (
     CHILD_MODELS,
     AgentExecution,
@@ -246,7 +247,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         query = urlencode({"session": obj.pk})
         rows = [
             (_changelist_url(model), query, capfirst(model._meta.verbose_name_plural), n)
-            for model, n in operators.count_children([obj.pk]).items()
+            for model, n in selectors.count_children(session_ids=[obj.pk]).items()
         ]
         return format_html(
             "<ul class='child-rows'>{}</ul>",
@@ -407,7 +408,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         action: str | None,
         obj: AlertSession | None = None,
     ) -> TemplateResponse:
-        counts = operators.count_children(ids)
+        counts = selectors.count_children(session_ids=ids)
         context = {
             **self.admin_site.each_context(request),
             "title": "Hard-delete sessions? This cannot be undone",

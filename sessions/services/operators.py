@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Count, Model
+from django.db.models import Model
 
-from sessions.models import CHILD_MODELS, AlertSession, ChatUserMessage
+from sessions import selectors
+from sessions.models import AlertSession
 
 
 @dataclass
@@ -68,16 +69,6 @@ def soft_delete_sessions(
     return _apply_to_ids(ids, wants_deleted=False, new_value=now or timezone.now(), dry_run=dry_run)
 
 
-def count_children(session_ids: Iterable[str]) -> dict[type[Model], int]:
-    """Rows of each child kind belonging to the given sessions (one COUNT per kind)."""
-    ids = list(session_ids)
-    counts: dict[type[Model], int] = {}
-    for model in CHILD_MODELS:
-        lookup = "chat__session__in" if model is ChatUserMessage else "session__in"
-        counts[model] = model.objects.filter(**{lookup: ids}).aggregate(n=Count("pk"))["n"]
-    return counts
-
-
 def purge_sessions(ids: Iterable[str]) -> tuple[int, dict[type[Model], int]]:
     """Hard-delete the given sessions now (an operator's choice, superusers only in the admin).
 
@@ -88,6 +79,6 @@ def purge_sessions(ids: Iterable[str]) -> tuple[int, dict[type[Model], int]]:
     with transaction.atomic():
         rows = AlertSession.all_objects.select_for_update().filter(pk__in=wanted)
         present = list(rows.values_list("pk", flat=True))
-        children = count_children(present)
+        children = selectors.count_children(session_ids=present)
         deleted, _ = AlertSession.all_objects.filter(pk__in=present).delete()
     return deleted, children

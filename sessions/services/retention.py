@@ -15,14 +15,9 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import connections, router
-from django.db.models import QuerySet
 
-from sessions.models import (
-    STALE_UNFINISHED_STATUSES,
-    AlertSession,
-    Event,
-    SessionStatus,
-)
+from sessions import selectors
+from sessions.models import AlertSession, Event
 from tarsy_project.db import batches
 from tarsy_project.db.batches import Progress
 
@@ -32,42 +27,6 @@ log = logging.getLogger(__name__)
 # than its size, so purge windows are this many times smaller than ``batch_size`` (50 sessions
 # by default: with 200 child rows each, 10,000 rows and about 0.1 s a transaction).
 PURGE_ROWS_PER_SESSION = 20
-
-
-# -- the retention rules (DESIGN §4) -----------------------------------------------------------
-
-
-def sessions_due_for_soft_delete(cutoff: datetime) -> list[tuple[QuerySet[AlertSession], str]]:
-    """Rule 1, as disjoint passes of (eligible rows, indexed key to walk them by).
-
-    Live sessions finished before ``cutoff`` (by ``completed_at``, the partial live index), then
-    never-finished ``pending``/``cancelling`` ones created before it (by ``created_at``, one
-    status at a time, so each pass is an ordered range of ``(status, created_at)``). Sessions
-    ``in_progress`` are never touched, even with a stale ``completed_at``: orphan detection
-    owns them.
-    """
-    live = AlertSession.all_objects.filter(deleted_at__isnull=True).exclude(
-        status=SessionStatus.IN_PROGRESS
-    )
-    finished = live.filter(completed_at__lt=cutoff)
-    stale = [
-        live.filter(status=status, created_at__lt=cutoff).exclude(completed_at__lt=cutoff)
-        for status in STALE_UNFINISHED_STATUSES
-    ]
-    return [(finished, "completed_at")] + [(rows, "created_at") for rows in stale]
-
-
-def events_due_for_expiry(cutoff: datetime) -> QuerySet[Event]:
-    """Rule 2: events created before ``cutoff``."""
-    return Event.objects.filter(created_at__lt=cutoff)
-
-
-def sessions_due_for_purge(cutoff: datetime) -> QuerySet[AlertSession]:
-    """Rule 3: sessions soft-deleted before ``cutoff``."""
-    return AlertSession.all_objects.filter(deleted_at__lt=cutoff)
-
-
-# -- scheduled retention ---------------------------------------------------------------------
 
 
 def soft_delete_old_sessions(
@@ -80,7 +39,7 @@ def soft_delete_old_sessions(
 ) -> int:
     """Soft-delete sessions past retention (rule 1); return how many were (or would be)."""
     cutoff = now - timedelta(days=retention_days)
-    passes = sessions_due_for_soft_delete(cutoff)
+    passes = selectors.soft_delete_passes(cutoff)
     if dry_run:
         return sum(eligible.count() for eligible, _ in passes)
     total = 0
@@ -115,7 +74,7 @@ def expire_events(
     locking rows one by one first: events are an append-only buffer nobody else locks or
     updates. An event inserted during the run is younger than the cutoff (the next run has it).
     """
-    eligible = events_due_for_expiry(now - ttl)
+    eligible = selectors.events_due_for_expiry(now - ttl)
     if dry_run:
         return eligible.count()
     using = router.db_for_write(Event)
@@ -142,7 +101,7 @@ def purge_deleted_sessions(
 
     The children go by the database cascade. Returns the number of sessions.
     """
-    eligible = sessions_due_for_purge(now - timedelta(days=after_days))
+    eligible = AlertSession.all_objects.due_for_purge(now - timedelta(days=after_days))
     if dry_run:
         return eligible.count()
     size = max(1, batch_size // PURGE_ROWS_PER_SESSION)

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from sessions import admin as sessions_admin
+from sessions import selectors
 from sessions.models import CHILD_MODELS, AlertSession, ChatUserMessage, Stage
-from sessions.services import operators
 from tests.factories import add_children, make_session
 
 CHANGELIST = reverse("admin:alert_sessions_alertsession_changelist")
@@ -203,10 +203,10 @@ def test_restore_action_restores_and_audits(operator_client, sessions_):
 def test_soft_delete_action_soft_deletes_and_audits(operator_client, sessions_):
     live, deleted = sessions_
     add_children(live)
-    counts = operators.count_children([live.pk])
+    counts = selectors.count_children(session_ids=[live.pk])
     response = _post_action(operator_client, "soft_delete_selected", [live.pk])
     assert _is_deleted(live.pk)
-    assert operators.count_children([live.pk]) == counts
+    assert selectors.count_children(session_ids=[live.pk]) == counts
     assert f"Soft-deleted 1 session: {live.pk}" in " ".join(_messages(response))
     entry = LogEntry.objects.get(object_id=live.pk)
     assert entry.action_flag == CHANGE
@@ -363,8 +363,10 @@ def test_purge_action_confirms_with_child_counts_then_purges(superuser_client, s
     )
     assert "Hard-deleted 2 sessions" in " ".join(_messages(done))
     assert list(AlertSession.all_objects.values_list("pk", flat=True)) == [keep.pk]
-    assert operators.count_children([live.pk, deleted.pk]) == {m: 0 for m in CHILD_MODELS}
-    assert operators.count_children([keep.pk]) == {m: 1 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[live.pk, deleted.pk]) == {
+        m: 0 for m in CHILD_MODELS
+    }
+    assert selectors.count_children(session_ids=[keep.pk]) == {m: 1 for m in CHILD_MODELS}
     entries = LogEntry.objects.filter(action_flag=DELETION)
     assert {e.object_id for e in entries} == {live.pk, deleted.pk}
     assert all(e.change_message.startswith("Hard-deleted") for e in entries)
@@ -383,7 +385,7 @@ def test_delete_view_is_the_purge_confirmation(superuser_client, sessions_):
     response = superuser_client.post(delete_url(live.pk), {"post": "yes"})
     assert response.status_code == 302 and response["Location"] == CHANGELIST
     assert not AlertSession.all_objects.filter(pk=live.pk).exists()
-    assert operators.count_children([live.pk]) == {m: 0 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[live.pk]) == {m: 0 for m in CHILD_MODELS}
     assert LogEntry.objects.get(object_id=live.pk).action_flag == DELETION
 
 

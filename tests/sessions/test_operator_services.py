@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from sessions import selectors
 from sessions.models import CHILD_MODELS, AlertSession
 from sessions.services import operators
 from tests.factories import add_children, make_session
@@ -18,7 +19,7 @@ def _deleted_at(session_id: str):
 def test_restore_brings_the_session_back_with_all_children(db):
     session = make_session()
     rows = add_children(session)
-    counts = operators.count_children([session.pk])
+    counts = selectors.count_children(session_ids=[session.pk])
     assert operators.soft_delete_sessions([session.pk]).changed == [session.pk]
     assert not AlertSession.objects.filter(pk=session.pk).exists()  # hidden from live queries
     # A child still reaches its soft-deleted session (the base manager is unfiltered).
@@ -28,7 +29,7 @@ def test_restore_brings_the_session_back_with_all_children(db):
 
     assert result.changed == [session.pk]
     assert AlertSession.objects.get(pk=session.pk).deleted_at is None
-    assert operators.count_children([session.pk]) == counts
+    assert selectors.count_children(session_ids=[session.pk]) == counts
     for name, row in rows.items():
         fresh = type(row).objects.get(pk=row.pk)  # every row is still there, unchanged
         owner = fresh.chat.session if name == "chat_user_message" else fresh.session
@@ -60,14 +61,14 @@ def test_soft_delete_reports_each_id_and_keeps_children(db):
     stamp = timezone.now() - timedelta(days=2)
     already = make_session(deleted_at=stamp)
     now = timezone.now()
-    before = operators.count_children([live.pk])
+    before = selectors.count_children(session_ids=[live.pk])
 
     result = operators.soft_delete_sessions([live.pk, already.pk, "nope"], now=now)
 
     assert (result.changed, result.unchanged, result.unknown) == ([live.pk], [already.pk], ["nope"])
     assert _deleted_at(live.pk) == now
     assert _deleted_at(already.pk) == stamp  # not re-stamped
-    assert operators.count_children([live.pk]) == before
+    assert selectors.count_children(session_ids=[live.pk]) == before
     assert operators.soft_delete_sessions([live.pk]).changed == []  # idempotent
 
 
@@ -75,10 +76,10 @@ def test_count_children_counts_every_kind_per_session(db):
     a, b = make_session(), make_session()
     add_children(a)
     add_children(b)
-    assert set(operators.count_children([a.pk])) == set(CHILD_MODELS)
-    assert operators.count_children([a.pk]) == {m: 1 for m in CHILD_MODELS}
-    assert operators.count_children([a.pk, b.pk]) == {m: 2 for m in CHILD_MODELS}
-    assert operators.count_children([]) == {m: 0 for m in CHILD_MODELS}
+    assert set(selectors.count_children(session_ids=[a.pk])) == set(CHILD_MODELS)
+    assert selectors.count_children(session_ids=[a.pk]) == {m: 1 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[a.pk, b.pk]) == {m: 2 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[]) == {m: 0 for m in CHILD_MODELS}
 
 
 def test_purge_sessions_removes_sessions_and_reports_child_counts(db):
@@ -91,5 +92,5 @@ def test_purge_sessions_removes_sessions_and_reports_child_counts(db):
     assert deleted == 2
     assert children == {m: 2 for m in CHILD_MODELS}
     assert list(AlertSession.all_objects.values_list("pk", flat=True)) == [keep.pk]
-    assert operators.count_children([keep.pk]) == {m: 1 for m in CHILD_MODELS}
-    assert operators.count_children([a.pk, b.pk]) == {m: 0 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[keep.pk]) == {m: 1 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[a.pk, b.pk]) == {m: 0 for m in CHILD_MODELS}

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from sessions import selectors
 from sessions.models import AlertSession, Event, SessionStatus
-from sessions.services import operators, retention
+from sessions.services import retention
 from tests.factories import add_children, make_session
 
 RETENTION_DAYS = 30
@@ -126,12 +127,41 @@ def test_rule1_dry_run_changes_nothing_and_predicts_the_count(db, now):
     assert predicted == actual == sum(expected.values())
 
 
+def test_rule1_as_one_queryset_is_the_union_of_the_disjoint_passes(db, now):
+    expected = _make_all(now)
+    both = make_session(status=SessionStatus.PENDING, age=timedelta(days=90), now=now)
+    AlertSession.all_objects.filter(pk=both.pk).update(completed_at=now - timedelta(days=80))
+    cutoff = now - timedelta(days=RETENTION_DAYS)
+
+    due = set(AlertSession.all_objects.due_for_soft_delete(cutoff).values_list("pk", flat=True))
+    passes = [
+        set(rows.values_list("pk", flat=True)) for rows, _ in selectors.soft_delete_passes(cutoff)
+    ]
+
+    assert due == {pk for pk, deleted in expected.items() if deleted} | {both.pk}
+    assert set().union(*passes) == due
+    assert sum(len(rows) for rows in passes) == len(due)  # disjoint: nothing counted twice
+
+
+def test_managers_and_the_live_rule(db, now):
+    live = make_session(now=now)
+    deleted = make_session(now=now, deleted_at=now)
+    assert list(AlertSession.objects.values_list("pk", flat=True)) == [live.pk]
+    assert set(AlertSession.all_objects.values_list("pk", flat=True)) == {live.pk, deleted.pk}
+    assert list(AlertSession.all_objects.live().values_list("pk", flat=True)) == [live.pk]
+    assert [s.pk for s in AlertSession.all_objects.soft_deleted()] == [deleted.pk]
+    assert not AlertSession.objects.soft_deleted().exists()  # the default manager is live only
+    later = now + timedelta(seconds=1)
+    assert [s.pk for s in AlertSession.all_objects.due_for_purge(later)] == [deleted.pk]
+    assert not AlertSession.all_objects.due_for_purge(now).exists()
+
+
 def test_soft_delete_leaves_every_child_row(db, now):
     session = make_session(age=timedelta(days=RETENTION_DAYS + 1), now=now)
     rows = add_children(session)
-    before = operators.count_children([session.pk])
+    before = selectors.count_children(session_ids=[session.pk])
     assert retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=10) == 1
-    assert operators.count_children([session.pk]) == before
+    assert selectors.count_children(session_ids=[session.pk]) == before
     assert all(n >= 1 for n in before.values())
     for row in rows.values():
         row.refresh_from_db()  # raises if the row went
@@ -212,8 +242,8 @@ def test_rule3_purges_only_sessions_deleted_before_the_cutoff(db, now, batch_siz
     assert count == len(due)
     assert set(AlertSession.all_objects.values_list("pk", flat=True)) == kept
     # Their children went with them; the kept sessions' children are all there.
-    assert all(n == 0 for n in operators.count_children(due).values())
-    assert all(n == len(kept) for n in operators.count_children(kept).values())
+    assert all(n == 0 for n in selectors.count_children(session_ids=due).values())
+    assert all(n == len(kept) for n in selectors.count_children(session_ids=kept).values())
     assert retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=batch_size) == 0
 
 
