@@ -45,11 +45,11 @@ def main() -> None:
     common = {"now": now, "batch_size": args.batch_size, "dry_run": args.dry_run}
     started = time.perf_counter()
     if args.op == "soft_delete":
-        rows = retention.soft_delete_old_sessions(args.retention_days, **common)
+        rows = retention.soft_delete_old_sessions(retention_days=args.retention_days, **common)
     elif args.op == "expire":
-        rows = retention.expire_events(timedelta(seconds=args.ttl_seconds), **common)
+        rows = retention.expire_events(ttl=timedelta(seconds=args.ttl_seconds), **common)
     else:
-        rows = retention.purge_deleted_sessions(args.purge_days, **common)
+        rows = retention.purge_deleted_sessions(after_days=args.purge_days, **common)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     report = {"op": args.op, "rows": rows, "seconds": seconds, "maxrss_kb": usage.ru_maxrss}

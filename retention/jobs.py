@@ -63,20 +63,22 @@ def retention_job(config: RetentionConfig) -> Job:
         job.finish_step(
             "soft_deleted",
             retention.soft_delete_old_sessions(
-                config.session_retention_days, progress=job.progress("soft_deleted"), **common
+                retention_days=config.session_retention_days,
+                progress=job.progress("soft_deleted"),
+                **common,
             ),
         )
         job.finish_step(
             "events_expired",
             retention.expire_events(
-                config.event_ttl, progress=job.progress("events_expired"), **common
+                ttl=config.event_ttl, progress=job.progress("events_expired"), **common
             ),
         )
         if config.purge_after_days is not None:
             job.finish_step(
                 "purged",
                 retention.purge_deleted_sessions(
-                    config.purge_after_days, progress=job.progress("purged"), **common
+                    after_days=config.purge_after_days, progress=job.progress("purged"), **common
                 ),
             )
         job.finish_step("runs_expired", expire_cleanup_runs(now=job.now, dry_run=job.dry_run))

@@ -295,7 +295,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         ids = self._selected_ids(request, queryset)
         if ids is None:
             return
-        result = operators.restore_sessions(ids)
+        result = operators.restore_sessions(ids=ids)
         self._log(request, result.changed, CHANGE, RESTORED_MESSAGE)
         self._report(request, result, "Restored", "was not deleted (nothing to do)")
 
@@ -309,7 +309,7 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
         ids = self._selected_ids(request, queryset)
         if ids is None:
             return
-        result = operators.soft_delete_sessions(ids)
+        result = operators.soft_delete_sessions(ids=ids)
         self._log(request, result.changed, CHANGE, SOFT_DELETED_MESSAGE)
         self._report(request, result, "Soft-deleted", "was already deleted (nothing to do)")
 
@@ -390,13 +390,14 @@ class AlertSessionAdmin(FastListMixin, admin.ModelAdmin):
             )
 
     def _purge(self, request: HttpRequest, ids: list[str]) -> None:
-        deleted, children = operators.purge_sessions(ids)
-        summary = _child_summary(children)
-        if deleted:
-            self._log(request, ids, DELETION, f"{PURGED_MESSAGE}; removed with it: {summary}")
+        result = operators.purge_sessions(ids=ids)
+        summary = _child_summary(result.children)
+        self._log(
+            request, result.changed, DELETION, f"{PURGED_MESSAGE}; removed with it: {summary}"
+        )
         self.message_user(
             request,
-            f"Hard-deleted {_sessions(deleted)} and their child rows ({summary}).",
+            f"Hard-deleted {_sessions(len(result.changed))} and their child rows ({summary}).",
             messages.SUCCESS,
         )
 

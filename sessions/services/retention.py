@@ -30,8 +30,8 @@ PURGE_ROWS_PER_SESSION = 20
 
 
 def soft_delete_old_sessions(
-    retention_days: int,
     *,
+    retention_days: int,
     now: datetime,
     batch_size: int,
     dry_run: bool = False,
@@ -60,8 +60,8 @@ def _offset(progress: Progress | None, done: int) -> Progress | None:
 
 
 def expire_events(
-    ttl: timedelta,
     *,
+    ttl: timedelta,
     now: datetime,
     batch_size: int,
     dry_run: bool = False,
@@ -90,8 +90,8 @@ def expire_events(
 
 
 def purge_deleted_sessions(
-    after_days: int,
     *,
+    after_days: int,
     now: datetime,
     batch_size: int,
     dry_run: bool = False,

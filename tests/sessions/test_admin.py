@@ -1,4 +1,4 @@
-"""The operators' admin (DESIGN §4 Admin), driven through Django's test client."""
+"""The operators' admin, driven through Django's test client."""
 
 from __future__ import annotations
 

@@ -37,13 +37,13 @@ def test_gaps_in_ids_and_out_of_order_events_are_all_expired() -> None:
     )
     assert straggler.pk in expected and len(expected) == 36
 
-    deleted = retention.expire_events(timedelta(hours=1), now=timezone.now(), batch_size=4)
+    deleted = retention.expire_events(ttl=timedelta(hours=1), now=timezone.now(), batch_size=4)
 
     assert deleted == len(expected)
     left = set(Event.objects.values_list("pk", flat=True))
     assert not left & expected
     assert len(left) == 15  # every young event kept
-    assert retention.expire_events(timedelta(hours=1), now=timezone.now(), batch_size=4) == 0
+    assert retention.expire_events(ttl=timedelta(hours=1), now=timezone.now(), batch_size=4) == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -63,10 +63,14 @@ def test_a_host_that_finds_another_expiring_events_skips_the_step() -> None:
     )
     try:
         other_host.execute("SELECT pg_advisory_lock(hashtext('tarsy.expire_events'))")
-        assert retention.expire_events(timedelta(hours=1), now=timezone.now(), batch_size=5) == 0
+        assert (
+            retention.expire_events(ttl=timedelta(hours=1), now=timezone.now(), batch_size=5) == 0
+        )
         assert Event.objects.count() == 20
         other_host.execute("SELECT pg_advisory_unlock(hashtext('tarsy.expire_events'))")
-        assert retention.expire_events(timedelta(hours=1), now=timezone.now(), batch_size=5) == 20
+        assert (
+            retention.expire_events(ttl=timedelta(hours=1), now=timezone.now(), batch_size=5) == 20
+        )
     finally:
         other_host.close()
     assert Event.objects.count() == 0
