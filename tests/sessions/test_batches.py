@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import psycopg
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from sessions.models import AlertSession, Event
@@ -53,28 +51,14 @@ def test_update_and_delete_in_windows_reach_every_row(size: int) -> None:
     assert not Event.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_exclusive_lock_is_held_by_one_connection_until_the_block_ends() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("advisory locks are PostgreSQL's")
-    settings = connection.settings_dict
-    other = psycopg.connect(
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"] or "postgres",
-        dbname=settings["NAME"],
-        autocommit=True,
-    )
+def test_exclusive_lock_is_held_by_one_connection_until_the_block_ends(other_host) -> None:
     try_lock = "SELECT pg_try_advisory_lock(hashtext('tests.batches'))"
-    try:
-        with batches.exclusive_lock("tests.batches", using="default") as ours:
-            assert ours is True
-            assert other.execute(try_lock).fetchone() == (False,)
-        assert other.execute(try_lock).fetchone() == (True,)  # released at the block's end
-        with batches.exclusive_lock("tests.batches", using="default") as ours:
-            assert ours is False  # held elsewhere: no waiting
-    finally:
-        other.close()
+    with batches.exclusive_lock("tests.batches", using="default") as ours:
+        assert ours is True
+        assert other_host.execute(try_lock).fetchone() == (False,)
+    assert other_host.execute(try_lock).fetchone() == (True,)  # released at the block's end
+    with batches.exclusive_lock("tests.batches", using="default") as ours:
+        assert ours is False  # held elsewhere: no waiting
 
 
 @pytest.mark.django_db

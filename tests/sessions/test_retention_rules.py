@@ -275,27 +275,21 @@ def test_rule3_dry_run(db, now):
 
 
 @pytest.mark.django_db
-def test_in_progress_session_with_a_stale_completed_at_is_never_touched() -> None:
-    """Orphan detection owns in_progress sessions, whatever their completed_at says."""
+@pytest.mark.parametrize(
+    ("status", "deleted"),
+    [(SessionStatus.IN_PROGRESS, False), (SessionStatus.PENDING, True)],
+    ids=["in_progress-never-touched", "pending-counted-once"],
+)
+def test_an_unfinished_session_with_an_old_completed_at(status, deleted) -> None:
+    """Orphan detection owns in_progress sessions, whatever their completed_at says. A pending
+    one is due by both halves of rule 1, but the passes are disjoint: the dry-run count equals
+    what the real run changes."""
     now = timezone.now()
-    odd = make_session(status=SessionStatus.IN_PROGRESS, age=timedelta(days=800), now=now)
+    odd = make_session(status=status, age=timedelta(days=800), now=now)
     AlertSession.all_objects.filter(pk=odd.pk).update(completed_at=now - timedelta(days=700))
-    assert (
-        retention.soft_delete_old_sessions(retention_days=365, now=now, batch_size=10, dry_run=True)
-        == 0
+    dry = retention.soft_delete_old_sessions(
+        retention_days=365, now=now, batch_size=10, dry_run=True
     )
-    assert retention.soft_delete_old_sessions(retention_days=365, now=now, batch_size=10) == 0
-    assert AlertSession.all_objects.get(pk=odd.pk).deleted_at is None
-
-
-@pytest.mark.django_db
-def test_old_pending_session_with_an_old_completed_at_is_counted_once() -> None:
-    """The rule's passes are disjoint: the dry-run count equals what the real run changes."""
-    now = timezone.now()
-    both = make_session(status=SessionStatus.PENDING, age=timedelta(days=800), now=now)
-    AlertSession.all_objects.filter(pk=both.pk).update(completed_at=now - timedelta(days=700))
-    assert (
-        retention.soft_delete_old_sessions(retention_days=365, now=now, batch_size=10, dry_run=True)
-        == 1
-    )
-    assert retention.soft_delete_old_sessions(retention_days=365, now=now, batch_size=10) == 1
+    assert dry == int(deleted)
+    assert retention.soft_delete_old_sessions(retention_days=365, now=now, batch_size=10) == dry
+    assert (AlertSession.all_objects.get(pk=odd.pk).deleted_at is not None) == deleted
