@@ -1,7 +1,7 @@
-"""The cleanup jobs: what each one calls, on what interval (DESIGN §5).
+"""The cleanup jobs: what each one calls, on what interval.
 
 A job only gathers counts from services; it holds no query of its own. ``retention`` runs
-the three rules of DESIGN §4 (sessions.services.retention) and expires old run records;
+the three retention rules (sessions.services.retention) and expires old run records;
 ``sweep`` runs the streaming-log file sweeper.
 """
 

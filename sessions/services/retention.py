@@ -37,7 +37,11 @@ def soft_delete_old_sessions(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> int:
-    """Soft-delete sessions past retention (rule 1); return how many were (or would be)."""
+    """Soft-delete sessions past retention (rule 1); return how many were (or would be).
+
+    A dry run counts the passes the real run walks (an index range count each); one count of
+    ``due_for_soft_delete`` over the whole rule measured up to twice as slow on a million rows.
+    """
     cutoff = now - timedelta(days=retention_days)
     passes = selectors.soft_delete_passes(cutoff)
     if dry_run:
