@@ -45,7 +45,8 @@ class AlertSessionQuerySet(models.QuerySet):
 
     def due_for_soft_delete(self, cutoff: datetime) -> AlertSessionQuerySet:
         """Rule 1: live sessions finished before ``cutoff``, and ``pending``/``cancelling``
-        ones created before it (whatever their ``completed_at``); never ``in_progress`` ones."""
+        ones created before it (whatever their ``completed_at``); never ``in_progress`` ones.
+        The cleanup run walks it as disjoint passes (``selectors.soft_delete_passes``)."""
         stale = (left_unfinished_before(cutoff, status) for status in STALE_UNFINISHED_STATUSES)
         return self.retention_candidates().filter(
             reduce(operator.or_, stale, finished_before(cutoff))
