@@ -25,11 +25,6 @@ def make_config(base_dir: Path, **overrides: object) -> StreamingLogsConfig:
 
 
 @pytest.fixture
-def base_dir(tmp_path: Path) -> Path:
-    return tmp_path / "streaming"
-
-
-@pytest.fixture
 def logger(base_dir: Path) -> Iterator[StreamingLogger]:
     instance = StreamingLogger(make_config(base_dir))
     yield instance
