@@ -1,71 +1,27 @@
-"""Per-session streaming log files (DESIGN §6).
+"""Per-session streaming log files, buffered so that appending never waits on the disk.
 
-``append`` only buffers (a lock and a ``bytearray`` extend), so the process that runs sessions
-never waits on the disk; a background thread writes the buffers out every
-``flush_interval_seconds``, or sooner when a session's buffer passes ``buffer_limit``.
-
-The file protocol is what lets the sweeper (:mod:`streaming.sweeper`, another process) tell an
-active file from a completed one without shared state: while a session's file is open, this
-process holds an exclusive ``flock`` on it. Files are opened with ``O_NOFOLLOW`` and, once the
-lock is held, the path is checked to still name the opened file, because a sweeper may have
-unlinked it between our ``open`` and our ``flock``; in that case the file is opened again.
+``append`` only buffers (a lock and a list append); a background thread writes the buffers out
+every ``flush_interval_seconds``, or sooner when a session's buffer passes ``buffer_limit``.
+While a session is open its file is held locked, which is how the sweeper tells it is active:
+the rules are in :mod:`streaming.files`.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
 import os
-import re
-import stat
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
+from streaming import files
 from streaming.config import StreamingLogsConfig
 
 log = logging.getLogger(__name__)
 
-MAX_SESSION_ID_LENGTH = 128
-SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", re.ASCII)
 DEFAULT_BUFFER_LIMIT = 64 * 1024
-# How long opening a session's file waits for its lock. A sweeper holds it for microseconds;
-# a holder that keeps it longer is another writer of the same session, which is refused.
-LOCK_WAIT_SECONDS = 5.0
-
-# O_NONBLOCK only matters if something put a FIFO at the path: fail instead of hanging.
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-_FILE_MODE = 0o640
-_DIR_MODE = 0o750
-
-
-class InvalidSessionId(ValueError):
-    """A session id that could not safely name a file in ``base_dir``."""
-
-
-def validate_session_id(session_id: str) -> str:
-    """Return ``session_id`` if it may name a log file; raise :class:`InvalidSessionId`.
-
-    1 to 128 characters, a letter or digit first, then letters, digits, ``-``, ``_``, ``.``:
-    no separator, no leading dot (so never ``..``), nothing a shell or a log viewer chokes on.
-    """
-    if not isinstance(session_id, str):
-        raise InvalidSessionId(
-            f"invalid session id: expected a string, got {type(session_id).__name__}"
-        )
-    if SESSION_ID_PATTERN.fullmatch(session_id) is None:
-        if len(session_id) > 60:
-            shown = f"{session_id[:40]!r}... ({len(session_id)} characters)"
-        else:
-            shown = repr(session_id)
-        raise InvalidSessionId(
-            f"invalid session id {shown}: use 1 to {MAX_SESSION_ID_LENGTH} characters, "
-            "a letter or digit first, then letters, digits, '-', '_' or '.'"
-        )
-    return session_id
 
 
 def _as_bytes(data: object) -> bytes:
@@ -182,18 +138,15 @@ class StreamingLogger:
     # -- public API ----------------------------------------------------------------------------
 
     def path_for(self, session_id: str) -> Path:
-        """The file a session's log goes to; raises :class:`InvalidSessionId`."""
-        validate_session_id(session_id)
-        path = self.base_dir / f"{session_id}.log"
-        if path.parent != self.base_dir:  # cannot happen with a valid id; never trust it
-            raise InvalidSessionId(f"invalid session id {session_id!r}: leaves the log directory")
-        return path
+        """The file a session's log goes to; raises :class:`~streaming.files.InvalidSessionId`."""
+        return files.log_path(self.base_dir, session_id)
 
     def append(self, session_id: str, text: str | bytes) -> None:
         """Buffer ``text`` for the session; the first append opens (and locks) its file.
 
-        Raises :class:`InvalidSessionId` for a bad id, :class:`OSError` if the file cannot be
-        opened, :class:`RuntimeError` after :meth:`close`. A no-op when streaming is disabled.
+        Raises :class:`~streaming.files.InvalidSessionId` for a bad id, :class:`OSError` if the
+        file cannot be opened, :class:`RuntimeError` after :meth:`close`. A no-op when
+        streaming is disabled.
         """
         if not self.enabled:
             return
@@ -234,7 +187,7 @@ class StreamingLogger:
         """
         if not self.enabled:
             return False
-        validate_session_id(session_id)
+        files.validate_session_id(session_id)
         with self._lock:
             session = self._sessions.get(session_id)
         if session is None:
@@ -299,7 +252,7 @@ class StreamingLogger:
             return
         with session.io_lock:
             try:
-                session.fd = self._open(path)
+                session.fd = files.open_locked(path)
             except OSError:
                 with self._lock:
                     if self._sessions.get(session_id) is session:
@@ -315,61 +268,6 @@ class StreamingLogger:
             self._flush(session)
         elif session.size >= self.buffer_limit:
             self._wake.set()
-
-    def _open(self, path: Path) -> int:
-        """Open ``path`` for appending and hold an exclusive lock on the file it names."""
-        os.makedirs(self.base_dir, mode=_DIR_MODE, exist_ok=True)
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                fd = os.open(path, _OPEN_FLAGS, _FILE_MODE)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    raise OSError(
-                        exc.errno, "refusing to follow a symbolic link at the session's path", path
-                    ) from None
-                if exc.errno == errno.ENXIO:
-                    raise OSError(exc.errno, "a FIFO is at the session's path", path) from None
-                raise
-            keep = False
-            try:
-                opened = os.fstat(fd)
-                if not stat.S_ISREG(opened.st_mode):
-                    raise OSError(errno.EINVAL, "the session's path is not a regular file", path)
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() >= deadline:
-                            raise OSError(
-                                errno.EBUSY,
-                                "the session's file is locked by another writer",
-                                path,
-                            ) from None
-                        time.sleep(0.005)
-                try:
-                    current = os.stat(path, follow_symlinks=False)
-                except FileNotFoundError:
-                    current = None
-                if current is not None and (current.st_dev, current.st_ino) == (
-                    opened.st_dev,
-                    opened.st_ino,
-                ):
-                    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-                    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
-                    keep = True
-                    return fd
-            finally:
-                if not keep:
-                    os.close(fd)
-            # The sweeper removed (or someone replaced) the file between open and flock.
-            log.info(
-                "session file changed while it was being opened; opening it again",
-                extra={"path": str(path)},
-            )
-            if time.monotonic() >= deadline:
-                raise OSError(errno.EBUSY, "the session's file keeps changing", path)
 
     def _flush(self, session: _Session) -> None:
         with session.io_lock:
@@ -448,9 +346,7 @@ class StreamingLogger:
         if session.fd is None:
             return False
         try:
-            held = os.fstat(session.fd)
-            current = os.stat(session.path, follow_symlinks=False)
-            if (current.st_dev, current.st_ino) != (held.st_dev, held.st_ino):
+            if not files.still_names(session.path, os.fstat(session.fd)):
                 return False
             os.unlink(session.path)
             return True

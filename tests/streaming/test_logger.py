@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from streaming.config import StreamingLogsConfig
-from streaming.logger import InvalidSessionId, StreamingLogger, validate_session_id
+from streaming.files import InvalidSessionId, validate_session_id
+from streaming.logger import StreamingLogger
 from tests.streaming.util import SLACK, is_locked, wait_for
 
 
@@ -374,7 +375,7 @@ def test_a_fifo_or_directory_at_the_session_path_fails_instead_of_hanging(
 def test_a_second_writer_of_the_same_session_is_refused(
     base_dir: Path, logger: StreamingLogger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("streaming.logger.LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr("streaming.files.LOCK_WAIT_SECONDS", 0.3)
     logger.append("s1", "owner\n")
     with StreamingLogger(make_config(base_dir)) as other:
         with pytest.raises(OSError, match="locked by another writer"):

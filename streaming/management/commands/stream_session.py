@@ -16,7 +16,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from streaming.logger import InvalidSessionId, StreamingLogger, validate_session_id
+from streaming.files import InvalidSessionId, validate_session_id
+from streaming.logger import StreamingLogger
 from tarsy_project.management import StructuredCommand
 
 log = logging.getLogger(__name__)
