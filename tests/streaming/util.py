@@ -16,6 +16,19 @@ SLACK = 3.0
 OLD = time.time() - 3600  # an hour ago: well outside any retention window the tests use
 
 
+class FakeClock:
+    """A monotonic clock for ``StreamingLogger(clock=...)`` that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float) -> float:
     """Poll until ``predicate()`` holds; return the seconds it took, fail after ``timeout``."""
     start = time.monotonic()
