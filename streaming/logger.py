@@ -84,14 +84,17 @@ class StreamingLogger:
         )
         if self.enabled:
             self._thread.start()
+        self._log_started()
+
+    def _log_started(self) -> None:
         log.debug(
             "streaming logger started",
             extra={
                 "base_dir": str(self.base_dir),
                 "enabled": self.enabled,
-                "flush_interval_seconds": config.flush_interval_seconds,
+                "flush_interval_seconds": self.config.flush_interval_seconds,
                 "idle_timeout_seconds": self.idle_timeout.total_seconds(),
-                "time_based_cleanup": config.time_based_cleanup,
+                "time_based_cleanup": self.config.time_based_cleanup,
             },
         )
 
