@@ -213,6 +213,8 @@ def test_env_extraction_finds_the_settings_variables() -> None:
         "ALLOWED_HOSTS",
         "STATIC_ROOT",
         "TARSY_HEARTBEAT_FILE",
+        "METRICS_PORT",
+        "METRICS_ADDR",
     }
     assert documented <= read, f"not found in the code: {documented - read}"
 
