@@ -128,7 +128,7 @@ def _to_int(path: str, value: Any, spec: Setting) -> int:
 
 def _to_number(path: str, value: Any, spec: Setting) -> float:
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not numeric or not math.isfinite(value):
+    if not numeric or (isinstance(value, float) and not math.isfinite(value)):
         raise ConfigError(f"{path}: expected a number, got {describe(value)}")
     _in_range(path, value, spec, "a number")  # before float(): a huge int would overflow it
     return float(value)

@@ -36,6 +36,8 @@ from tarsy_project.config_fields import (
 )
 from tarsy_project.config_yaml import DuplicateKeyError, load_strict_yaml
 
+MAX_WARNINGS = 20  # warnings listed one by one; the rest are counted in one more
+
 
 class Unvalidated:
     """The schema node of a key another program owns: accepted as written, never read."""
@@ -111,6 +113,9 @@ def load_sections(document: Any, schema: Schema, *, source: str) -> LoadedSectio
     sections: dict[str, Any] = {}
     warnings: list[ConfigWarning] = []
     _load_mapping(document, schema, "", sections, warnings)
+    if len(warnings) > MAX_WARNINGS:  # a pasted blob must not flood the log
+        more = len(warnings) - MAX_WARNINGS
+        warnings[MAX_WARNINGS:] = [ConfigWarning("...", f"{more} more unknown keys, ignored")]
     return LoadedSections(sections, tuple(warnings))
 
 
