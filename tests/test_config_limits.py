@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import socket
 import threading
 from datetime import timedelta
@@ -335,3 +336,18 @@ def test_a_number_or_duration_setting_without_a_maximum_is_refused_where_declare
 ) -> None:
     with pytest.raises(ValueError, match=f"a {kind} setting needs a maximum"):
         setting(1, kind)
+
+
+def test_the_readme_table_states_every_key_and_its_maximum() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r"^\| `([a-z_.]+)` \| `[^`]*` \| ([^|]+) \|", readme, re.M)
+    }
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            spec = f.metadata["setting"]
+            allowed = rows[f"{section}.{f.name}"]
+            if spec.maximum is not None:
+                assert written(spec, spec.maximum) in allowed, (f.name, allowed)
+    assert len(rows) == sum(len(dataclasses.fields(cls)) for cls in SECTIONS.values())
