@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning
+from django.core import checks
 
 from tarsy_project.config import ConfigError, load_config_with_warnings
 
@@ -32,7 +32,7 @@ def config_check_skipped() -> Iterator[None]:
         _skipped.reset(token)
 
 
-def check_tarsy_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+def check_tarsy_config(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """The problems of the file ``TARSY_CONFIG`` names (none when it is unset)."""
     path = settings.TARSY_CONFIG
     if not path or _skipped.get():
@@ -41,10 +41,10 @@ def check_tarsy_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         loaded = load_config_with_warnings(path)
     except ConfigError as exc:
         return [
-            Error(
+            checks.Error(
                 f"invalid configuration: {exc}",
                 hint=f"fix the file TARSY_CONFIG names ({path})",
                 id="tarsy.E001",
             )
         ]
-    return [Warning(f"{path}: {warning}", id="tarsy.W001") for warning in loaded.warnings]
+    return [checks.Warning(f"{path}: {warning}", id="tarsy.W001") for warning in loaded.warnings]
