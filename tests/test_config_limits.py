@@ -275,34 +275,40 @@ def test_min_free_percent_refuses(value: str, expected: str) -> None:
     assert message == f"system.streaming_logs.min_free_percent: {expected}"
 
 
-def test_new_keys_edges() -> None:
-    assert (
-        parse_config(document("system.streaming_logs", "max_dir_mb", "1")).streaming_logs.max_dir_mb
-        == 1
-    )
-    assert error_of(document("system.streaming_logs", "max_dir_mb", "0")) == (
-        "system.streaming_logs.max_dir_mb: 0 is out of range "
-        "(allowed: null (off) or an integer from 1 to 16777216)"
-    )
-    assert (
-        parse_config(
-            document("system.retention", "restore_hold_days", "0")
-        ).retention.restore_hold_days
-        == 0
-    )
-    assert error_of(document("system.retention", "restore_hold_days", "-1")) == (
-        "system.retention.restore_hold_days: -1 is out of range "
-        "(allowed: an integer from 0 to 36500)"
-    )
-    assert (
-        parse_config(
-            document("system.retention", "orphan_detection", "false")
-        ).retention.orphan_detection
-        is False
-    )
-    assert error_of(document("system.retention", "orphan_detection", "'no'")) == (
-        "system.retention.orphan_detection: expected true or false, got 'no'"
-    )
+@pytest.mark.parametrize(
+    ("section", "attribute", "key", "value", "expected"),
+    [
+        ("system.streaming_logs", "streaming_logs", "max_dir_mb", "1", 1),
+        ("system.streaming_logs", "streaming_logs", "max_dir_mb", "null", None),
+        ("system.retention", "retention", "restore_hold_days", "0", 0),
+        ("system.retention", "retention", "orphan_detection", "false", False),
+    ],
+)
+def test_new_keys_accept(section: str, attribute: str, key: str, value: str, expected: Any) -> None:
+    config = parse_config(document(section, key, value))
+    assert getattr(getattr(config, attribute), key) == expected
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        (
+            "system.streaming_logs",
+            "max_dir_mb",
+            "0",
+            "0 is out of range (allowed: null (off) or an integer from 1 to 16777216)",
+        ),
+        (
+            "system.retention",
+            "restore_hold_days",
+            "-1",
+            "-1 is out of range (allowed: an integer from 0 to 36500)",
+        ),
+        ("system.retention", "orphan_detection", "'no'", "expected true or false, got 'no'"),
+    ],
+)
+def test_new_keys_refuse(section: str, key: str, value: str, expected: str) -> None:
+    assert error_of(document(section, key, value)) == f"{section}.{key}: {expected}"
 
 
 # -- paths -------------------------------------------------------------------------------------
