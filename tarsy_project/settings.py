@@ -35,7 +35,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     # Only when the proxy in front always sets X-Forwarded-Proto itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Path to tarsy.yaml; absent means every default (deploy/config/tarsy.yaml.example lists them).
+# Path to tarsy.yaml; absent means every default (README.md, Configuration).
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
 
 # Touched by run_cleanup at every wake-up; `cleanup_status --liveness` checks only its age.
@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "sessions.apps.AlertSessionsConfig",
     "retention.apps.RetentionAppConfig",
     "streaming.apps.StreamingAppConfig",
+    # The project itself: registers the system check of tarsy.yaml.
+    "tarsy_project.apps.TarsyProjectConfig",
 ]
 
 MIDDLEWARE = [
