@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from retention.heartbeat import Heartbeat
+from retention.listeners import CleanupListener
 from retention.sidecar import run_sidecar
 from tarsy_project.management import StructuredCommand
 
@@ -27,6 +28,10 @@ class Command(StructuredCommand):
         )
         self.add_config_argument(parser)
 
+    def cleanup_listeners(self) -> list[CleanupListener]:
+        """Who is told about the jobs and their runs (metrics, when they are on)."""
+        return []
+
     def handle(self, *args: Any, **options: Any) -> None:
         config = self.load_tarsy_config(options)
         ok = run_sidecar(
@@ -34,6 +39,7 @@ class Command(StructuredCommand):
             once=options["once"],
             dry_run=options["dry_run"],
             heartbeat=Heartbeat(settings.TARSY_HEARTBEAT_FILE),
+            listeners=self.cleanup_listeners(),
         )
         if not ok:
             raise CommandError("one or more cleanup jobs failed", returncode=1)
