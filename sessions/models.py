@@ -1,4 +1,4 @@
-"""TARSy's session store (DESIGN §2).
+"""TARSy's session store.
 
 ``AlertSession`` is the root of a tree of nine child tables. Every foreign key to a parent
 cascades *in the database* (``DB_CASCADE``), so deleting a session, from Django or from plain
@@ -7,45 +7,24 @@ to NULL by the database (``DB_SET_NULL``).
 """
 
 import uuid
+from typing import ClassVar
 
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
+
+from sessions.querysets import LIVE, SOFT_DELETED, AlertSessionManager, LiveSessionManager
+from sessions.statuses import SessionStatus
 
 
 def new_session_id() -> str:
     return str(uuid.uuid4())
 
 
-class SessionStatus(models.TextChoices):
-    PENDING = "pending"
-    IN_PROGRESS = "in_progress"
-    CANCELLING = "cancelling"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    TIMED_OUT = "timed_out"
-
-
-TERMINAL_STATUSES = (
-    SessionStatus.COMPLETED,
-    SessionStatus.FAILED,
-    SessionStatus.CANCELLED,
-    SessionStatus.TIMED_OUT,
-)
-# Never started, or stuck on the way out: soft-deleted by age of creation (DESIGN §4 rule 1).
-STALE_UNFINISHED_STATUSES = (SessionStatus.PENDING, SessionStatus.CANCELLING)
-
-
-class LiveSessionManager(models.Manager):
-    """Sessions that are not soft-deleted."""
-
-    def get_queryset(self) -> models.QuerySet:
-        return super().get_queryset().filter(deleted_at__isnull=True)
-
-
 class SessionChild(models.Model):
-    """Common base of the child tables: a readable name in the admin."""
+    """Common base of the child tables: the way to their session, a readable name."""
+
+    # The lookup from a row to its session (a chat message reaches it through its chat).
+    session_path: ClassVar[str] = "session"
 
     class Meta:
         abstract = True
@@ -65,7 +44,9 @@ class AlertSession(models.Model):
     - ``AlertSession.objects`` (the default manager): live sessions only. Use it for anything
       a user of TARSy sees.
     - ``AlertSession.all_objects``: live and soft-deleted. Used by retention, restore and
-      the admin (whose ``get_queryset`` starts from it).
+      the admin (whose ``get_queryset`` starts from it). Both managers carry the rules
+      (``live()``, ``soft_deleted()``, ``due_for_soft_delete()``, ``due_for_purge()``; see
+      ``sessions.querysets``).
     - ``child.session`` and other forward relations use the base manager, which is
       ``all_objects``: a child of a soft-deleted session still reaches its session.
     - Child managers (``Stage.objects`` etc.) are unfiltered: they return the rows of deleted
@@ -98,7 +79,7 @@ class AlertSession(models.Model):
     slack_message_fingerprint = models.CharField(max_length=255, null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
-    all_objects = models.Manager()
+    all_objects = AlertSessionManager()
     objects = LiveSessionManager()
 
     class Meta:
@@ -110,7 +91,7 @@ class AlertSession(models.Model):
             # Rule 1, terminal sessions: the live-completed scan.
             models.Index(
                 fields=["completed_at"],
-                condition=Q(deleted_at__isnull=True),
+                condition=LIVE,
                 name="as_live_completed_idx",
             ),
             # Rule 1, pending/cancelling sessions by age.
@@ -118,7 +99,7 @@ class AlertSession(models.Model):
             # Rule 3 and the admin's "Soft-deleted" filter.
             models.Index(
                 fields=["deleted_at"],
-                condition=Q(deleted_at__isnull=False),
+                condition=SOFT_DELETED,
                 name="as_deleted_idx",
             ),
             # The admin's default ordering.
@@ -276,7 +257,7 @@ class MCPInteraction(SessionChild):
 
 
 class Event(SessionChild):
-    """The short-lived pub/sub catch-up buffer; expired by age (DESIGN §4 rule 2)."""
+    """The short-lived pub/sub catch-up buffer; expired by age (retention rule 2)."""
 
     id = models.BigAutoField(primary_key=True)
     session = models.ForeignKey(AlertSession, on_delete=models.DB_CASCADE, related_name="events")
@@ -299,6 +280,8 @@ class Chat(SessionChild):
 
 
 class ChatUserMessage(SessionChild):
+    session_path = "chat__session"
+
     chat = models.ForeignKey(Chat, on_delete=models.DB_CASCADE, related_name="user_messages")
     content = models.TextField()
     author = models.CharField(max_length=255)

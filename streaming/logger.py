@@ -1,126 +1,46 @@
-"""Per-session streaming log files (DESIGN §6).
+"""Per-session streaming log files, buffered so that appending never waits on the disk.
 
-``append`` only buffers (a lock and a ``bytearray`` extend), so the process that runs sessions
-never waits on the disk; a background thread writes the buffers out every
-``flush_interval_seconds``, or sooner when a session's buffer passes ``buffer_limit``.
-
-The file protocol is what lets the sweeper (:mod:`streaming.sweeper`, another process) tell an
-active file from a completed one without shared state: while a session's file is open, this
-process holds an exclusive ``flock`` on it. Files are opened with ``O_NOFOLLOW`` and, once the
-lock is held, the path is checked to still name the opened file, because a sweeper may have
-unlinked it between our ``open`` and our ``flock``; in that case the file is opened again.
+``append`` only buffers (a lock and a list append); a background thread
+(:mod:`streaming.flush_thread`) writes the buffers out every ``flush_interval_seconds``, or
+sooner when a session's buffer passes ``buffer_limit``. While a session is open its file is
+held locked, which is how the sweeper tells it is active: the rules are in
+:mod:`streaming.files`.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
-import os
-import re
-import stat
-import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from types import TracebackType
 
+from streaming import files
 from streaming.config import StreamingLogsConfig
+from streaming.flush_thread import FlushThread
+from streaming.session import OpenSession, OpenSessions, as_bytes, join_chunks
 
 log = logging.getLogger(__name__)
 
-MAX_SESSION_ID_LENGTH = 128
-SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", re.ASCII)
 DEFAULT_BUFFER_LIMIT = 64 * 1024
-# How long opening a session's file waits for its lock. A sweeper holds it for microseconds;
-# a holder that keeps it longer is another writer of the same session, which is refused.
-LOCK_WAIT_SECONDS = 5.0
+# Past this many times buffer_limit, the appending thread writes the buffer itself: memory
+# stays bounded even when the flush thread cannot keep up.
+HARD_LIMIT_FACTOR = 4
 
-# O_NONBLOCK only matters if something put a FIFO at the path: fail instead of hanging.
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-_FILE_MODE = 0o640
-_DIR_MODE = 0o750
-
-
-class InvalidSessionId(ValueError):
-    """A session id that could not safely name a file in ``base_dir``."""
+# How a session's end is logged, by the reason it ended.
+_ENDINGS = {
+    "completed": (logging.INFO, "streaming session completed"),
+    "idle": (logging.WARNING, "streaming session completed after being idle"),
+    "logger closed": (logging.INFO, "streaming session closed"),
+}
 
 
-def validate_session_id(session_id: str) -> str:
-    """Return ``session_id`` if it may name a log file; raise :class:`InvalidSessionId`.
-
-    1 to 128 characters, a letter or digit first, then letters, digits, ``-``, ``_``, ``.``:
-    no separator, no leading dot (so never ``..``), nothing a shell or a log viewer chokes on.
-    """
-    if not isinstance(session_id, str):
-        raise InvalidSessionId(
-            f"invalid session id: expected a string, got {type(session_id).__name__}"
-        )
-    if SESSION_ID_PATTERN.fullmatch(session_id) is None:
-        if len(session_id) > 60:
-            shown = f"{session_id[:40]!r}... ({len(session_id)} characters)"
-        else:
-            shown = repr(session_id)
-        raise InvalidSessionId(
-            f"invalid session id {shown}: use 1 to {MAX_SESSION_ID_LENGTH} characters, "
-            "a letter or digit first, then letters, digits, '-', '_' or '.'"
-        )
-    return session_id
-
-
-def _as_bytes(data: object) -> bytes:
-    """Copy a bytes-like argument (the caller may reuse its buffer); refuse anything else."""
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
-    raise TypeError(f"append() takes str or bytes, not {type(data).__name__}")
-
-
-def _encode(text: str) -> bytes:
-    try:
-        # Round-trips bytes that were decoded with surrogateescape (e.g. from a pipe).
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace")
-
-
-def _join(chunks: list[str | bytes]) -> bytes:
-    """One buffer to write from what was appended, text encoded as UTF-8."""
-    try:
-        return _encode("".join(chunks))  # type: ignore[arg-type]
-    except TypeError:  # some chunks are bytes
-        return b"".join(c if isinstance(c, bytes) else _encode(c) for c in chunks)
-
-
-class _Session:
-    """One open session: its pending bytes and its locked file descriptor."""
-
-    __slots__ = (
-        "bytes_written",
-        "chunks",
-        "closed",
-        "fd",
-        "io_lock",
-        "last_activity",
-        "path",
-        "session_id",
-        "size",
-        "woke",
-    )
-
-    def __init__(self, session_id: str, path: Path) -> None:
-        self.session_id = session_id
-        self.path = path
-        # Pending text and bytes as appended; ``size`` counts their len() (characters for
-        # text), a close enough measure for the flush bound.
-        self.chunks: list[str | bytes] = []
-        self.size = 0
-        self.fd: int | None = None
-        # Held across "take the buffer" and "write it", so flushes never reorder data.
-        self.io_lock = threading.Lock()
-        self.last_activity = time.monotonic()
-        self.bytes_written = 0
-        self.woke = False
-        self.closed = False
+def _idle_timeout(config: StreamingLogsConfig, given: timedelta | None) -> timedelta:
+    """The idle timeout: as given, else ``max_session_age_hours``; it must be positive."""
+    timeout = timedelta(hours=config.max_session_age_hours) if given is None else given
+    if timeout <= timedelta(0):
+        raise ValueError(f"idle_timeout must be positive, got {timeout}")
+    return timeout
 
 
 class StreamingLogger:
@@ -129,7 +49,8 @@ class StreamingLogger:
     Thread-safe. Call :meth:`complete_session` when a session ends and :meth:`close` at
     shutdown (or use it as a context manager). ``idle_timeout`` overrides
     ``max_session_age_hours``: a session with no write for that long is completed
-    automatically, so a leaked session cannot keep its file locked forever.
+    automatically, so a leaked session cannot keep its file locked forever. ``clock`` is a
+    monotonic clock in seconds, for the flush interval and the idle timeout.
     """
 
     def __init__(
@@ -138,67 +59,60 @@ class StreamingLogger:
         *,
         idle_timeout: timedelta | None = None,
         buffer_limit: int = DEFAULT_BUFFER_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if buffer_limit < 1:
             raise ValueError(f"buffer_limit must be at least 1 byte, got {buffer_limit}")
-        if idle_timeout is None:
-            idle_timeout = timedelta(hours=config.max_session_age_hours)
-        if idle_timeout <= timedelta(0):
-            raise ValueError(f"idle_timeout must be positive, got {idle_timeout}")
         self.config = config
         self.base_dir = Path(config.base_dir)
         self.enabled = config.enabled
-        self.idle_timeout = idle_timeout
+        self.idle_timeout = _idle_timeout(config, idle_timeout)
         self.buffer_limit = buffer_limit
-        # Past this, the appending thread writes the buffer itself: memory stays bounded even
-        # when the flush thread cannot keep up.
-        self._hard_limit = 4 * buffer_limit
-        self._interval = float(config.flush_interval_seconds)
-        self._idle_seconds = idle_timeout.total_seconds()
-        self._delete_on_complete = not config.time_based_cleanup
-        self._lock = threading.Lock()
-        self._sessions: dict[str, _Session] = {}
-        self._wake = threading.Event()
+        self._hard_limit = HARD_LIMIT_FACTOR * buffer_limit
+        self._clock = clock
+        self._open = OpenSessions()
+        # The table's own lock and dict, for the append hot path.
+        self._lock, self._sessions = self._open.lock, self._open.by_id
         self._closed = False
-        self._thread: threading.Thread | None = None
         #: Bytes that could not be written (disk full, I/O error); each loss is logged.
         self.lost_bytes = 0
+        self._thread = FlushThread(
+            interval=float(config.flush_interval_seconds),
+            clock=clock,
+            on_interval=self._on_interval,
+            on_wake=self._flush_large,
+        )
         if self.enabled:
-            self._thread = threading.Thread(
-                target=self._run, name="streaming-log-flush", daemon=True
-            )
             self._thread.start()
+        self._log_started()
+
+    def _log_started(self) -> None:
         log.debug(
             "streaming logger started",
             extra={
                 "base_dir": str(self.base_dir),
                 "enabled": self.enabled,
-                "flush_interval_seconds": config.flush_interval_seconds,
-                "idle_timeout_seconds": self._idle_seconds,
-                "time_based_cleanup": config.time_based_cleanup,
+                "flush_interval_seconds": self.config.flush_interval_seconds,
+                "idle_timeout_seconds": self.idle_timeout.total_seconds(),
+                "time_based_cleanup": self.config.time_based_cleanup,
             },
         )
 
-    # -- public API ----------------------------------------------------------------------------
-
     def path_for(self, session_id: str) -> Path:
-        """The file a session's log goes to; raises :class:`InvalidSessionId`."""
-        validate_session_id(session_id)
-        path = self.base_dir / f"{session_id}.log"
-        if path.parent != self.base_dir:  # cannot happen with a valid id; never trust it
-            raise InvalidSessionId(f"invalid session id {session_id!r}: leaves the log directory")
-        return path
+        """The file a session's log goes to; raises :class:`~streaming.files.InvalidSessionId`."""
+        return files.log_path(self.base_dir, session_id)
 
     def append(self, session_id: str, text: str | bytes) -> None:
         """Buffer ``text`` for the session; the first append opens (and locks) its file.
 
-        Raises :class:`InvalidSessionId` for a bad id, :class:`OSError` if the file cannot be
-        opened, :class:`RuntimeError` after :meth:`close`. A no-op when streaming is disabled.
+        Raises :class:`~streaming.files.InvalidSessionId` for a bad id, :class:`OSError` if the
+        file cannot be opened, :class:`RuntimeError` after :meth:`close`. A no-op when
+        streaming is disabled.
         """
         if not self.enabled:
             return
         if type(text) is not str and type(text) is not bytes:
-            text = _as_bytes(text)
+            text = as_bytes(text)
         # The hot path: one lock, one list append. Encoding and joining happen at flush time.
         lock = self._lock
         lock.acquire()
@@ -217,14 +131,20 @@ class StreamingLogger:
             self._flush(session)
         elif not session.woke:
             session.woke = True
-            self._wake.set()
+            self._thread.wake()
 
     def flush(self) -> None:
         """Write every session's buffer now."""
-        with self._lock:
-            sessions = list(self._sessions.values())
-        for session in sessions:
+        for session in self._open.snapshot():
             self._flush(session)
+
+    def tick(self) -> None:
+        """Do the flush thread's due work once, as of ``clock()`` (for a fake clock's tests).
+
+        When a flush interval has passed: write every buffer, then complete idle sessions;
+        otherwise write only the buffers past ``buffer_limit``.
+        """
+        self._thread.tick()
 
     def complete_session(self, session_id: str) -> bool:
         """Flush, close and unlock the session's file; False if the session was not open.
@@ -234,13 +154,15 @@ class StreamingLogger:
         """
         if not self.enabled:
             return False
-        validate_session_id(session_id)
+        files.validate_session_id(session_id)
         with self._lock:
             session = self._sessions.get(session_id)
         if session is None:
             log.debug("complete_session: session not open", extra={"session_id": session_id})
             return False
-        return self._complete(session, reason="completed", delete=self._delete_on_complete)
+        return self._complete(
+            session, reason="completed", delete=not self.config.time_based_cleanup
+        )
 
     def active_sessions(self) -> list[str]:
         """Ids of the sessions whose files are open (and locked) right now."""
@@ -258,11 +180,8 @@ class StreamingLogger:
             if self._closed:
                 return
             self._closed = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-        with self._lock:
-            sessions = list(self._sessions.values())
+        self._thread.stop()
+        sessions = self._open.snapshot()
         for session in sessions:
             self._complete(session, reason="logger closed", delete=False)
         log.debug(
@@ -273,15 +192,8 @@ class StreamingLogger:
     def __enter__(self) -> StreamingLogger:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    # -- sessions --------------------------------------------------------------------------------
 
     def _start(self, session_id: str, text: str | bytes) -> None:
         """Slow path of the first append: validate, register, open and lock the file."""
@@ -292,150 +204,69 @@ class StreamingLogger:
             session = self._sessions.get(session_id)
             is_new = session is None
             if session is None:
-                session = self._sessions[session_id] = _Session(session_id, path)
+                session = self._sessions[session_id] = OpenSession(session_id, path, self._clock())
             session.chunks.append(text)
             session.size += len(text)
         if not is_new:
             return
         with session.io_lock:
             try:
-                session.fd = self._open(path)
+                session.fd = files.open_locked(path)
             except OSError:
-                with self._lock:
-                    if self._sessions.get(session_id) is session:
-                        del self._sessions[session_id]
-                    session.closed = True
-                    dropped = session.size - len(text)
-                    session.chunks, session.size = [], 0
-                if dropped > 0:
-                    self._lost(session, dropped, "file could not be opened")
+                self._abandon(session, first=len(text))
                 raise
-        log.debug("streaming session opened", extra={"session_id": session_id, "path": str(path)})
+        log.debug("streaming session opened", extra=session.fields())
         if session.size >= self._hard_limit:
             self._flush(session)
         elif session.size >= self.buffer_limit:
-            self._wake.set()
+            self._thread.wake()
 
-    def _open(self, path: Path) -> int:
-        """Open ``path`` for appending and hold an exclusive lock on the file it names."""
-        os.makedirs(self.base_dir, mode=_DIR_MODE, exist_ok=True)
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                fd = os.open(path, _OPEN_FLAGS, _FILE_MODE)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    raise OSError(
-                        exc.errno, "refusing to follow a symbolic link at the session's path", path
-                    ) from None
-                if exc.errno == errno.ENXIO:
-                    raise OSError(exc.errno, "a FIFO is at the session's path", path) from None
-                raise
-            keep = False
-            try:
-                opened = os.fstat(fd)
-                if not stat.S_ISREG(opened.st_mode):
-                    raise OSError(errno.EINVAL, "the session's path is not a regular file", path)
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() >= deadline:
-                            raise OSError(
-                                errno.EBUSY,
-                                "the session's file is locked by another writer",
-                                path,
-                            ) from None
-                        time.sleep(0.005)
-                try:
-                    current = os.stat(path, follow_symlinks=False)
-                except FileNotFoundError:
-                    current = None
-                if current is not None and (current.st_dev, current.st_ino) == (
-                    opened.st_dev,
-                    opened.st_ino,
-                ):
-                    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-                    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
-                    keep = True
-                    return fd
-            finally:
-                if not keep:
-                    os.close(fd)
-            # The sweeper removed (or someone replaced) the file between open and flock.
-            log.info(
-                "session file changed while it was being opened; opening it again",
-                extra={"path": str(path)},
-            )
-            if time.monotonic() >= deadline:
-                raise OSError(errno.EBUSY, "the session's file keeps changing", path)
+    def _abandon(self, session: OpenSession, *, first: int) -> None:
+        """Forget a session whose file did not open; count what others appended meanwhile
+        (after the ``first`` append, whose caller gets the error) as lost."""
+        dropped = sum(map(len, self._open.end(session) or [])) - first
+        if dropped > 0:
+            self._lost(session, dropped, "file could not be opened")
 
-    def _flush(self, session: _Session) -> None:
+    def _flush(self, session: OpenSession) -> None:
         with session.io_lock:
             with self._lock:
-                chunks = session.chunks
-                if not chunks:
+                if not session.chunks:
                     return
-                session.chunks, session.size = [], 0
-                session.woke = False
-            self._write(session, _join(chunks))
-            session.last_activity = time.monotonic()
+                chunks = session.take()
+            self._write(session, join_chunks(chunks))
+            session.last_activity = self._clock()
 
-    def _write(self, session: _Session, data: bytes) -> None:
-        """Write all of ``data``; called with ``session.io_lock`` held. Never raises."""
-        if session.fd is None:
-            self._lost(session, len(data), "file is not open")
-            return
-        view = memoryview(data)
-        try:
-            while view:
-                written = os.write(session.fd, view)
-                session.bytes_written += written
-                view = view[written:]
-        except OSError as exc:
-            self._lost(session, len(view), exc.strerror or str(exc))
-        finally:
-            view.release()
+    def _write(self, session: OpenSession, data: bytes) -> None:
+        """Write ``data`` and account for what could not be; ``session.io_lock`` is held."""
+        lost, reason = session.write(data)
+        if lost:
+            self._lost(session, lost, reason)
 
-    def _lost(self, session: _Session, count: int, reason: str) -> None:
+    def _lost(self, session: OpenSession, count: int, reason: str) -> None:
         self.lost_bytes += count
         log.error(
             "streaming log data could not be written",
-            extra={
-                "session_id": session.session_id,
-                "path": str(session.path),
-                "lost_bytes": count,
-                "reason": reason,
-            },
+            extra={**session.fields(), "lost_bytes": count, "reason": reason},
         )
 
-    def _complete(self, session: _Session, *, reason: str, delete: bool) -> bool:
+    def _complete(self, session: OpenSession, *, reason: str, delete: bool) -> bool:
+        """Write what is pending, delete the file if asked, and release it; False if the
+        session had already ended."""
         with session.io_lock:
-            with self._lock:
-                if self._sessions.get(session.session_id) is session:
-                    del self._sessions[session.session_id]
-                if session.closed:
-                    return False
-                session.closed = True
-                chunks = session.chunks
-                session.chunks, session.size = [], 0
+            chunks = self._open.end(session)
+            if chunks is None:
+                return False
             if chunks:
-                self._write(session, _join(chunks))
+                self._write(session, join_chunks(chunks))
             deleted = self._delete_file(session) if delete else False
-            if session.fd is not None:
-                os.close(session.fd)  # releases the lock: the sweeper may now judge the file
-                session.fd = None
+            session.close_file()
+        level, message = _ENDINGS[reason]
         log.log(
-            logging.WARNING if reason == "idle" else logging.INFO,
-            "streaming session completed after being idle"
-            if reason == "idle"
-            else "streaming session closed"
-            if reason == "logger closed"
-            else "streaming session completed",
+            level,
+            message,
             extra={
-                "session_id": session.session_id,
-                "path": str(session.path),
+                **session.fields(),
                 "bytes_written": session.bytes_written,
                 "reason": reason,
                 "file_kept": not deleted,
@@ -443,61 +274,26 @@ class StreamingLogger:
         )
         return True
 
-    def _delete_file(self, session: _Session) -> bool:
-        """Unlink the session's file if the path still names it (old, non-time-based mode)."""
-        if session.fd is None:
-            return False
+    def _delete_file(self, session: OpenSession) -> bool:
+        """Delete a completed session's file (when ``time_based_cleanup`` is off)."""
         try:
-            held = os.fstat(session.fd)
-            current = os.stat(session.path, follow_symlinks=False)
-            if (current.st_dev, current.st_ino) != (held.st_dev, held.st_ino):
-                return False
-            os.unlink(session.path)
-            return True
-        except FileNotFoundError:
-            return False
+            return session.delete_file()
         except OSError as exc:
             log.warning(
                 "streaming log file could not be deleted at completion",
-                extra={
-                    "session_id": session.session_id,
-                    "path": str(session.path),
-                    "error": exc.strerror or str(exc),
-                },
+                extra={**session.fields(), "error": exc.strerror or str(exc)},
             )
             return False
 
-    # -- the flush thread ------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        next_tick = time.monotonic() + self._interval
-        while True:
-            self._wake.wait(max(0.0, next_tick - time.monotonic()))
-            self._wake.clear()
-            if self._closed:
-                return
-            try:
-                now = time.monotonic()
-                if now >= next_tick:
-                    next_tick = now + self._interval
-                    self.flush()
-                    self._complete_idle()
-                else:
-                    self._flush_large()
-            except Exception:
-                log.exception("streaming log flush failed; retrying at the next interval")
+    def _on_interval(self) -> None:
+        self.flush()
+        self._complete_idle()
 
     def _flush_large(self) -> None:
-        with self._lock:
-            large = [s for s in self._sessions.values() if s.size >= self.buffer_limit]
-        for session in large:
+        for session in self._open.snapshot(lambda s: s.size >= self.buffer_limit):
             self._flush(session)
 
     def _complete_idle(self) -> None:
-        cutoff = time.monotonic() - self._idle_seconds
-        with self._lock:
-            idle = [
-                s for s in self._sessions.values() if s.last_activity <= cutoff and not s.chunks
-            ]
-        for session in idle:
-            self._complete(session, reason="idle", delete=self._delete_on_complete)
+        cutoff = self._clock() - self.idle_timeout.total_seconds()
+        for session in self._open.snapshot(lambda s: s.idle_since(cutoff)):
+            self._complete(session, reason="idle", delete=not self.config.time_based_cleanup)

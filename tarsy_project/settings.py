@@ -5,10 +5,12 @@ the commands) logs in the format chosen by ``LOG_FORMAT``. ``tarsy.yaml`` is *no
 here: the commands that need it load it, so a broken file is a clean error, not a traceback.
 """
 
+import os
 from pathlib import Path
 
 import environ
 
+from tarsy_project.database import database_settings
 from tarsy_project.logging import configure_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,20 +43,7 @@ TARSY_HEARTBEAT_FILE = env.str(
 )
 
 DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "tarsy.sqlite3"
-DATABASES = {
-    "default": env.db_url_config(
-        env.str("DATABASE_URL", default="") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    ),
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    _sqlite_name = str(DATABASES["default"]["NAME"])
-    if _sqlite_name != ":memory:":
-        Path(_sqlite_name).parent.mkdir(parents=True, exist_ok=True)
-    # WAL lets the admin read while the cleanup sidecar writes.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "init_command", "PRAGMA journal_mode=WAL;"
-    )
-    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+DATABASES = {"default": database_settings(os.environ, default_sqlite=DEFAULT_SQLITE_PATH)}
 
 INSTALLED_APPS = [
     "django.contrib.admin",

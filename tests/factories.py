@@ -16,10 +16,10 @@ from sessions.models import (
     LLMInteraction,
     MCPInteraction,
     Message,
-    SessionStatus,
     Stage,
     TimelineEvent,
 )
+from sessions.statuses import TERMINAL_STATUSES, SessionStatus
 
 
 def make_session(
@@ -33,7 +33,7 @@ def make_session(
     """A session created ``age`` ago; terminal statuses get ``completed_at`` at creation + 1 min."""
     now = now or timezone.now()
     created = now - age
-    completed = created + timedelta(minutes=1) if status in _TERMINAL else None
+    completed = created + timedelta(minutes=1) if status in TERMINAL_STATUSES else None
     values: dict[str, Any] = {
         "agent_type": "kubernetes",
         "alert_type": "PodCrashLooping",
@@ -46,51 +46,38 @@ def make_session(
     return AlertSession.all_objects.create(**values)
 
 
-_TERMINAL = {
-    s.value
-    for s in (
-        SessionStatus.COMPLETED,
-        SessionStatus.FAILED,
-        SessionStatus.CANCELLED,
-        SessionStatus.TIMED_OUT,
-    )
-}
-
-
 def add_children(session: AlertSession, *, event_age: timedelta = timedelta(0)) -> dict[str, Any]:
     """One row in each of the nine child tables, cross-links set; returns them by name."""
+    rows = _add_stage_tree(session)
+    rows["event"] = Event.objects.create(
+        session=session, channel=f"session:{session.pk}", created_at=timezone.now() - event_age
+    )
+    rows["chat"] = Chat.objects.create(session=session, created_by="operator")
+    rows["chat_user_message"] = ChatUserMessage.objects.create(
+        chat=rows["chat"], content="why?", author="operator"
+    )
+    stage = rows["stage"]
+    stage.chat, stage.chat_user_message = rows["chat"], rows["chat_user_message"]
+    stage.save(update_fields=["chat", "chat_user_message"])
+    return rows
+
+
+def _add_stage_tree(session: AlertSession) -> dict[str, Any]:
+    """A stage, its execution, and a message, LLM and MCP interactions and a timeline event."""
     stage = Stage.objects.create(session=session, name="investigate")
     execution = AgentExecution.objects.create(stage=stage, session=session, agent_name="k8s")
-    message = Message.objects.create(
-        session=session, stage=stage, execution=execution, role="assistant", content="hi"
-    )
+    under = {"session": session, "stage": stage, "execution": execution}
+    message = Message.objects.create(**under, role="assistant", content="hi")
     llm = LLMInteraction.objects.create(
-        session=session,
-        stage=stage,
-        execution=execution,
+        **under,
         last_message=message,
         llm_request={"messages": ["x" * 100]},
         llm_response={"text": "y"},
     )
-    mcp = MCPInteraction.objects.create(
-        session=session, stage=stage, execution=execution, server_name="kubernetes"
-    )
+    mcp = MCPInteraction.objects.create(**under, server_name="kubernetes")
     timeline = TimelineEvent.objects.create(
-        session=session,
-        stage=stage,
-        execution=execution,
-        event_type="llm_response",
-        llm_interaction=llm,
-        mcp_interaction=mcp,
+        **under, event_type="llm_response", llm_interaction=llm, mcp_interaction=mcp
     )
-    event = Event.objects.create(
-        session=session, channel=f"session:{session.pk}", created_at=timezone.now() - event_age
-    )
-    chat = Chat.objects.create(session=session, created_by="operator")
-    chat_message = ChatUserMessage.objects.create(chat=chat, content="why?", author="operator")
-    stage.chat = chat
-    stage.chat_user_message = chat_message
-    stage.save(update_fields=["chat", "chat_user_message"])
     return {
         "stage": stage,
         "execution": execution,
@@ -98,7 +85,4 @@ def add_children(session: AlertSession, *, event_age: timedelta = timedelta(0)) 
         "llm_interaction": llm,
         "mcp_interaction": mcp,
         "timeline_event": timeline,
-        "event": event,
-        "chat": chat,
-        "chat_user_message": chat_message,
     }

@@ -1,7 +1,7 @@
-"""Operator actions on chosen sessions: restore, soft-delete, purge (DESIGN §4).
+"""Operator actions on chosen sessions: restore, soft-delete, purge.
 
-The admin's actions and ``restore_session`` call these; each decides per id and reports what
-it did, so an operator sees exactly which sessions changed.
+The admin's actions and ``restore_session`` call these. Each decides per id and says what it
+did (an ``OperatorResult``), so an operator sees exactly which sessions changed.
 """
 
 from __future__ import annotations
@@ -11,24 +11,73 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Count, Model
+from django.utils import timezone
 
-from sessions.models import CHILD_MODELS, AlertSession, ChatUserMessage
+from sessions import selectors
+from sessions.models import AlertSession, SessionChild
 
 
 @dataclass
 class OperatorResult:
-    """What an operator action did, per id, in the order the ids were given."""
+    """What an operator action did, per id, in the order the ids were given (each id once)."""
 
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
 
 
-def _apply_to_ids(
+@dataclass
+class PurgeResult(OperatorResult):
+    """A purge: ``changed`` are the sessions hard-deleted; ``children`` the rows that went with
+    them, per child kind, counted in the same transaction. Nothing is ever ``unchanged``."""
+
+    children: dict[type[SessionChild], int] = field(default_factory=dict)
+
+
+def restore_sessions(*, ids: Iterable[str], dry_run: bool = False) -> OperatorResult:
+    """Bring soft-deleted sessions back (children were never touched, so they come back whole).
+
+    ``changed``: restored; ``unchanged``: already live; ``unknown``: no such session.
+    """
+    return _set_deleted_at(ids, wants_deleted=True, new_value=None, dry_run=dry_run)
+
+
+def soft_delete_sessions(
+    *, ids: Iterable[str], now: datetime | None = None, dry_run: bool = False
+) -> OperatorResult:
+    """Soft-delete sessions chosen by an operator (``deleted_at`` = ``now``, default: now).
+
+    ``changed``: soft-deleted; ``unchanged``: already deleted; ``unknown``: no such session.
+    """
+    stamp = now or timezone.now()
+    return _set_deleted_at(ids, wants_deleted=False, new_value=stamp, dry_run=dry_run)
+
+
+def purge_sessions(*, ids: Iterable[str]) -> PurgeResult:
+    """Hard-delete the given sessions now (an operator's choice, superusers only in the admin).
+
+    The database cascades each session's children. ``changed``: purged; ``unknown``: no such
+    session (already gone).
+    """
+    wanted = _distinct(ids)
+    with transaction.atomic():
+        locked = AlertSession.all_objects.select_for_update().filter(pk__in=wanted)
+        present = set(locked.values_list("pk", flat=True))
+        result = PurgeResult(
+            changed=[i for i in wanted if i in present],
+            unknown=[i for i in wanted if i not in present],
+        )
+        result.children = selectors.count_children(session_ids=result.changed)
+        AlertSession.all_objects.filter(pk__in=result.changed).delete()
+    return result
+
+
+def _set_deleted_at(
     ids: Iterable[str], *, wants_deleted: bool, new_value: datetime | None, dry_run: bool
 ) -> OperatorResult:
-    wanted = list(dict.fromkeys(str(i) for i in ids))
+    """Set ``deleted_at`` to ``new_value`` on those of ``ids`` whose soft-deleted state is
+    ``wants_deleted``; report each id."""
+    wanted = _distinct(ids)
     result = OperatorResult()
     with transaction.atomic():
         found = dict(
@@ -48,46 +97,6 @@ def _apply_to_ids(
     return result
 
 
-def restore_sessions(ids: Iterable[str], *, dry_run: bool = False) -> OperatorResult:
-    """Bring soft-deleted sessions back (children were never touched, so they come back whole).
-
-    ``changed``: restored; ``unchanged``: already live; ``unknown``: no such session.
-    """
-    return _apply_to_ids(ids, wants_deleted=True, new_value=None, dry_run=dry_run)
-
-
-def soft_delete_sessions(
-    ids: Iterable[str], *, now: datetime | None = None, dry_run: bool = False
-) -> OperatorResult:
-    """Soft-delete sessions chosen by an operator.
-
-    ``changed``: soft-deleted; ``unchanged``: already deleted; ``unknown``: no such session.
-    """
-    from django.utils import timezone
-
-    return _apply_to_ids(ids, wants_deleted=False, new_value=now or timezone.now(), dry_run=dry_run)
-
-
-def count_children(session_ids: Iterable[str]) -> dict[type[Model], int]:
-    """Rows of each child kind belonging to the given sessions (one COUNT per kind)."""
-    ids = list(session_ids)
-    counts: dict[type[Model], int] = {}
-    for model in CHILD_MODELS:
-        lookup = "chat__session__in" if model is ChatUserMessage else "session__in"
-        counts[model] = model.objects.filter(**{lookup: ids}).aggregate(n=Count("pk"))["n"]
-    return counts
-
-
-def purge_sessions(ids: Iterable[str]) -> tuple[int, dict[type[Model], int]]:
-    """Hard-delete the given sessions now (an operator's choice, superusers only in the admin).
-
-    Returns the sessions deleted and the child rows that went with them, per kind, counted
-    in the same transaction.
-    """
-    wanted = list(dict.fromkeys(str(i) for i in ids))
-    with transaction.atomic():
-        rows = AlertSession.all_objects.select_for_update().filter(pk__in=wanted)
-        present = list(rows.values_list("pk", flat=True))
-        children = count_children(present)
-        deleted, _ = AlertSession.all_objects.filter(pk__in=present).delete()
-    return deleted, children
+def _distinct(ids: Iterable[str]) -> list[str]:
+    """The ids as strings, each once, in the order given."""
+    return list(dict.fromkeys(str(i) for i in ids))

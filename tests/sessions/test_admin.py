@@ -1,4 +1,4 @@
-"""The operators' admin (DESIGN §4 Admin), driven through Django's test client."""
+"""The operators' admin, driven through Django's test client."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from sessions import admin as sessions_admin
+from sessions import selectors
+from sessions.admin import actions as session_actions
 from sessions.models import CHILD_MODELS, AlertSession, ChatUserMessage, Stage
-from sessions.services import operators
+from tarsy_project.admin_mixins import EstimatedCountPaginator
 from tests.factories import add_children, make_session
 
 CHANGELIST = reverse("admin:alert_sessions_alertsession_changelist")
@@ -159,7 +160,7 @@ def test_changelist_queries_do_not_grow_with_sessions(superuser_client, params):
 
 
 def test_count_past_the_cap_is_estimated_or_a_lower_bound(superuser_client, monkeypatch):
-    monkeypatch.setattr(sessions_admin.EstimatedCountPaginator, "cap", 3)
+    monkeypatch.setattr(EstimatedCountPaginator, "cap", 3)
     for _ in range(5):
         make_session()
     if connection.vendor == "postgresql":
@@ -203,11 +204,14 @@ def test_restore_action_restores_and_audits(operator_client, sessions_):
 def test_soft_delete_action_soft_deletes_and_audits(operator_client, sessions_):
     live, deleted = sessions_
     add_children(live)
-    counts = operators.count_children([live.pk])
-    response = _post_action(operator_client, "soft_delete_selected", [live.pk])
+    counts = selectors.count_children(session_ids=[live.pk])
+    response = _post_action(operator_client, "soft_delete_selected", [live.pk, deleted.pk])
     assert _is_deleted(live.pk)
-    assert operators.count_children([live.pk]) == counts
-    assert f"Soft-deleted 1 session: {live.pk}" in " ".join(_messages(response))
+    assert selectors.count_children(session_ids=[live.pk]) == counts
+    text = " ".join(_messages(response))
+    assert f"Soft-deleted 1 session: {live.pk}" in text
+    assert f"1 session was already deleted (nothing to do): {deleted.pk}" in text
+    assert not LogEntry.objects.filter(object_id=deleted.pk).exists()
     entry = LogEntry.objects.get(object_id=live.pk)
     assert entry.action_flag == CHANGE
     assert entry.change_message.startswith("Soft-deleted")
@@ -235,7 +239,7 @@ def test_restore_from_the_session_page(operator_client, sessions_):
 
 
 def test_too_large_a_selection_is_refused(operator_client, monkeypatch):
-    monkeypatch.setattr(sessions_admin, "MAX_ACTION_SESSIONS", 2)
+    monkeypatch.setattr(session_actions, "MAX_ACTION_SESSIONS", 2)
     ids = [make_session(deleted_at=timezone.now()).pk for _ in range(3)]
     response = _post_action(operator_client, "restore_selected", ids)
     assert "More than 2 sessions selected" in " ".join(_messages(response))
@@ -363,8 +367,10 @@ def test_purge_action_confirms_with_child_counts_then_purges(superuser_client, s
     )
     assert "Hard-deleted 2 sessions" in " ".join(_messages(done))
     assert list(AlertSession.all_objects.values_list("pk", flat=True)) == [keep.pk]
-    assert operators.count_children([live.pk, deleted.pk]) == {m: 0 for m in CHILD_MODELS}
-    assert operators.count_children([keep.pk]) == {m: 1 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[live.pk, deleted.pk]) == {
+        m: 0 for m in CHILD_MODELS
+    }
+    assert selectors.count_children(session_ids=[keep.pk]) == {m: 1 for m in CHILD_MODELS}
     entries = LogEntry.objects.filter(action_flag=DELETION)
     assert {e.object_id for e in entries} == {live.pk, deleted.pk}
     assert all(e.change_message.startswith("Hard-deleted") for e in entries)
@@ -383,7 +389,7 @@ def test_delete_view_is_the_purge_confirmation(superuser_client, sessions_):
     response = superuser_client.post(delete_url(live.pk), {"post": "yes"})
     assert response.status_code == 302 and response["Location"] == CHANGELIST
     assert not AlertSession.all_objects.filter(pk=live.pk).exists()
-    assert operators.count_children([live.pk]) == {m: 0 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[live.pk]) == {m: 0 for m in CHILD_MODELS}
     assert LogEntry.objects.get(object_id=live.pk).action_flag == DELETION
 
 
@@ -421,6 +427,7 @@ def test_session_page_counts_children_and_links_to_filtered_lists(superuser_clie
             (lambda r: r.chat.session_id) if model is ChatUserMessage else (lambda r: r.session_id)
         )
         assert {owner(r) for r in rows} == {deleted.pk}
+        assert f'<td class="field-session_column">{deleted.pk}</td>' in listing.content.decode()
         assert other[_snake(model)].pk not in {r.pk for r in rows}
 
 

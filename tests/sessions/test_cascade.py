@@ -1,4 +1,4 @@
-"""The database, not Django, cascades a session's deletion (DESIGN §2: DB_CASCADE / DB_SET_NULL)."""
+"""The database, not Django, cascades a session's deletion (DB_CASCADE / DB_SET_NULL)."""
 
 from __future__ import annotations
 

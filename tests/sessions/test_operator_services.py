@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from sessions import selectors
 from sessions.models import CHILD_MODELS, AlertSession
 from sessions.services import operators
 from tests.factories import add_children, make_session
@@ -18,17 +19,17 @@ def _deleted_at(session_id: str):
 def test_restore_brings_the_session_back_with_all_children(db):
     session = make_session()
     rows = add_children(session)
-    counts = operators.count_children([session.pk])
-    assert operators.soft_delete_sessions([session.pk]).changed == [session.pk]
+    counts = selectors.count_children(session_ids=[session.pk])
+    assert operators.soft_delete_sessions(ids=[session.pk]).changed == [session.pk]
     assert not AlertSession.objects.filter(pk=session.pk).exists()  # hidden from live queries
     # A child still reaches its soft-deleted session (the base manager is unfiltered).
     assert type(rows["stage"]).objects.get(pk=rows["stage"].pk).session == session
 
-    result = operators.restore_sessions([session.pk])
+    result = operators.restore_sessions(ids=[session.pk])
 
     assert result.changed == [session.pk]
     assert AlertSession.objects.get(pk=session.pk).deleted_at is None
-    assert operators.count_children([session.pk]) == counts
+    assert selectors.count_children(session_ids=[session.pk]) == counts
     for name, row in rows.items():
         fresh = type(row).objects.get(pk=row.pk)  # every row is still there, unchanged
         owner = fresh.chat.session if name == "chat_user_message" else fresh.session
@@ -39,7 +40,7 @@ def test_restore_brings_the_session_back_with_all_children(db):
 def test_restore_reports_each_id(db):
     deleted = make_session(deleted_at=timezone.now())
     live = make_session()
-    result = operators.restore_sessions(["nope", deleted.pk, live.pk, deleted.pk])
+    result = operators.restore_sessions(ids=["nope", deleted.pk, live.pk, deleted.pk])
     assert result.changed == [deleted.pk]
     assert result.unchanged == [live.pk]
     assert result.unknown == ["nope"]
@@ -49,7 +50,7 @@ def test_restore_reports_each_id(db):
 def test_restore_dry_run_changes_nothing(db):
     stamp = timezone.now() - timedelta(days=2)
     deleted = make_session(deleted_at=stamp)
-    result = operators.restore_sessions([deleted.pk], dry_run=True)
+    result = operators.restore_sessions(ids=[deleted.pk], dry_run=True)
     assert result.changed == [deleted.pk]
     assert _deleted_at(deleted.pk) == stamp
 
@@ -60,25 +61,25 @@ def test_soft_delete_reports_each_id_and_keeps_children(db):
     stamp = timezone.now() - timedelta(days=2)
     already = make_session(deleted_at=stamp)
     now = timezone.now()
-    before = operators.count_children([live.pk])
+    before = selectors.count_children(session_ids=[live.pk])
 
-    result = operators.soft_delete_sessions([live.pk, already.pk, "nope"], now=now)
+    result = operators.soft_delete_sessions(ids=[live.pk, already.pk, "nope"], now=now)
 
     assert (result.changed, result.unchanged, result.unknown) == ([live.pk], [already.pk], ["nope"])
     assert _deleted_at(live.pk) == now
     assert _deleted_at(already.pk) == stamp  # not re-stamped
-    assert operators.count_children([live.pk]) == before
-    assert operators.soft_delete_sessions([live.pk]).changed == []  # idempotent
+    assert selectors.count_children(session_ids=[live.pk]) == before
+    assert operators.soft_delete_sessions(ids=[live.pk]).changed == []  # idempotent
 
 
 def test_count_children_counts_every_kind_per_session(db):
     a, b = make_session(), make_session()
     add_children(a)
     add_children(b)
-    assert set(operators.count_children([a.pk])) == set(CHILD_MODELS)
-    assert operators.count_children([a.pk]) == {m: 1 for m in CHILD_MODELS}
-    assert operators.count_children([a.pk, b.pk]) == {m: 2 for m in CHILD_MODELS}
-    assert operators.count_children([]) == {m: 0 for m in CHILD_MODELS}
+    assert set(selectors.count_children(session_ids=[a.pk])) == set(CHILD_MODELS)
+    assert selectors.count_children(session_ids=[a.pk]) == {m: 1 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[a.pk, b.pk]) == {m: 2 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[]) == {m: 0 for m in CHILD_MODELS}
 
 
 def test_purge_sessions_removes_sessions_and_reports_child_counts(db):
@@ -86,10 +87,10 @@ def test_purge_sessions_removes_sessions_and_reports_child_counts(db):
     for s in (a, b, keep):
         add_children(s)
 
-    deleted, children = operators.purge_sessions([a.pk, b.pk, "nope"])
+    result = operators.purge_sessions(ids=[a.pk, b.pk, "nope", a.pk])
 
-    assert deleted == 2
-    assert children == {m: 2 for m in CHILD_MODELS}
+    assert (result.changed, result.unchanged, result.unknown) == ([a.pk, b.pk], [], ["nope"])
+    assert result.children == {m: 2 for m in CHILD_MODELS}
     assert list(AlertSession.all_objects.values_list("pk", flat=True)) == [keep.pk]
-    assert operators.count_children([keep.pk]) == {m: 1 for m in CHILD_MODELS}
-    assert operators.count_children([a.pk, b.pk]) == {m: 0 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[keep.pk]) == {m: 1 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[a.pk, b.pk]) == {m: 0 for m in CHILD_MODELS}

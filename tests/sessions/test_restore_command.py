@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from sessions import selectors
 from sessions.models import AlertSession
-from sessions.services import operators
 from tests.factories import add_children, make_session
 
 
@@ -31,13 +31,13 @@ def _is_deleted(session_id: str) -> bool:
 def test_restores_a_deleted_session_with_its_children(db):
     session = make_session(deleted_at=timezone.now())
     add_children(session)
-    counts = operators.count_children([session.pk])
+    counts = selectors.count_children(session_ids=[session.pk])
     out, err, error = _run(session.pk)
     assert error is None
     assert out == f"restored {session.pk}\n"
     assert err == ""
     assert not _is_deleted(session.pk)
-    assert operators.count_children([session.pk]) == counts
+    assert selectors.count_children(session_ids=[session.pk]) == counts
 
 
 def test_live_session_is_success_with_nothing_to_do(db):

@@ -1,4 +1,4 @@
-"""DESIGN §4 rules 1-3 through the services, on both sides of each cutoff and for every status."""
+"""Retention rules 1-3 through the services, on both sides of each cutoff and for every status."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from sessions import selectors
 from sessions.models import AlertSession, Event, SessionStatus
-from sessions.services import operators, retention
+from sessions.services import retention
 from tests.factories import add_children, make_session
 
 RETENTION_DAYS = 30
@@ -62,7 +63,9 @@ def _deleted_ids() -> set[str]:
 )
 def test_rule1_per_status_and_side_of_cutoff(db, now, status, age, deleted):
     session = make_session(status=status, age=age, now=now)
-    count = retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100)
+    count = retention.soft_delete_old_sessions(
+        retention_days=RETENTION_DAYS, now=now, batch_size=100
+    )
     session.refresh_from_db()
     assert count == int(deleted)
     assert session.deleted_at == (now if deleted else None)
@@ -76,7 +79,10 @@ def test_rule1_uses_completed_at_for_finished_sessions(db, now):
     old_completion = make_session(
         age=timedelta(days=90), now=now, completed_at=now - timedelta(days=RETENTION_DAYS + 1)
     )
-    assert retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100) == 1
+    assert (
+        retention.soft_delete_old_sessions(retention_days=RETENTION_DAYS, now=now, batch_size=100)
+        == 1
+    )
     assert _deleted_ids() == {old_completion.pk}
     assert created_old_completed_recent.pk not in _deleted_ids()
 
@@ -84,7 +90,9 @@ def test_rule1_uses_completed_at_for_finished_sessions(db, now):
 def test_rule1_all_at_once_and_idempotent(db, now):
     expected = _make_all(now)
     already = make_session(age=timedelta(days=400), now=now, deleted_at=now - timedelta(days=3))
-    count = retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=100)
+    count = retention.soft_delete_old_sessions(
+        retention_days=RETENTION_DAYS, now=now, batch_size=100
+    )
     assert count == sum(expected.values()) == 6
     assert _deleted_ids() == {pk for pk, deleted in expected.items() if deleted} | {already.pk}
     # An already soft-deleted session keeps its original marker.
@@ -93,7 +101,10 @@ def test_rule1_all_at_once_and_idempotent(db, now):
 
     before = dict(AlertSession.all_objects.values_list("pk", "deleted_at"))
     later = now + timedelta(minutes=1)
-    assert retention.soft_delete_old_sessions(RETENTION_DAYS, now=later, batch_size=100) == 0
+    assert (
+        retention.soft_delete_old_sessions(retention_days=RETENTION_DAYS, now=later, batch_size=100)
+        == 0
+    )
     assert dict(AlertSession.all_objects.values_list("pk", "deleted_at")) == before
 
 
@@ -108,7 +119,7 @@ def test_rule1_batching_gives_the_same_result(db, now, batch_size):
     }
     seen: list[int] = []
     count = retention.soft_delete_old_sessions(
-        RETENTION_DAYS, now=now, batch_size=batch_size, progress=seen.append
+        retention_days=RETENTION_DAYS, now=now, batch_size=batch_size, progress=seen.append
     )
     wanted = {pk for pk, deleted in expected.items() if deleted} | ties
     assert count == len(wanted) == 11
@@ -119,19 +130,53 @@ def test_rule1_batching_gives_the_same_result(db, now, batch_size):
 def test_rule1_dry_run_changes_nothing_and_predicts_the_count(db, now):
     expected = _make_all(now)
     predicted = retention.soft_delete_old_sessions(
-        RETENTION_DAYS, now=now, batch_size=2, dry_run=True
+        retention_days=RETENTION_DAYS, now=now, batch_size=2, dry_run=True
     )
     assert _deleted_ids() == set()
-    actual = retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=2)
+    actual = retention.soft_delete_old_sessions(
+        retention_days=RETENTION_DAYS, now=now, batch_size=2
+    )
     assert predicted == actual == sum(expected.values())
+
+
+def test_rule1_as_one_queryset_is_the_union_of_the_disjoint_passes(db, now):
+    expected = _make_all(now)
+    both = make_session(status=SessionStatus.PENDING, age=timedelta(days=90), now=now)
+    AlertSession.all_objects.filter(pk=both.pk).update(completed_at=now - timedelta(days=80))
+    cutoff = now - timedelta(days=RETENTION_DAYS)
+
+    due = set(AlertSession.all_objects.due_for_soft_delete(cutoff).values_list("pk", flat=True))
+    passes = [
+        set(rows.values_list("pk", flat=True)) for rows, _ in selectors.soft_delete_passes(cutoff)
+    ]
+
+    assert due == {pk for pk, deleted in expected.items() if deleted} | {both.pk}
+    assert set().union(*passes) == due
+    assert sum(len(rows) for rows in passes) == len(due)  # disjoint: nothing counted twice
+
+
+def test_managers_and_the_live_rule(db, now):
+    live = make_session(now=now)
+    deleted = make_session(now=now, deleted_at=now)
+    assert list(AlertSession.objects.values_list("pk", flat=True)) == [live.pk]
+    assert set(AlertSession.all_objects.values_list("pk", flat=True)) == {live.pk, deleted.pk}
+    assert list(AlertSession.all_objects.live().values_list("pk", flat=True)) == [live.pk]
+    assert [s.pk for s in AlertSession.all_objects.soft_deleted()] == [deleted.pk]
+    assert not AlertSession.objects.soft_deleted().exists()  # the default manager is live only
+    later = now + timedelta(seconds=1)
+    assert [s.pk for s in AlertSession.all_objects.due_for_purge(later)] == [deleted.pk]
+    assert not AlertSession.all_objects.due_for_purge(now).exists()
 
 
 def test_soft_delete_leaves_every_child_row(db, now):
     session = make_session(age=timedelta(days=RETENTION_DAYS + 1), now=now)
     rows = add_children(session)
-    before = operators.count_children([session.pk])
-    assert retention.soft_delete_old_sessions(RETENTION_DAYS, now=now, batch_size=10) == 1
-    assert operators.count_children([session.pk]) == before
+    before = selectors.count_children(session_ids=[session.pk])
+    assert (
+        retention.soft_delete_old_sessions(retention_days=RETENTION_DAYS, now=now, batch_size=10)
+        == 1
+    )
+    assert selectors.count_children(session_ids=[session.pk]) == before
     assert all(n >= 1 for n in before.values())
     for row in rows.values():
         row.refresh_from_db()  # raises if the row went
@@ -165,16 +210,16 @@ def _events(now) -> tuple[set[int], set[int]]:
 @pytest.mark.parametrize("batch_size", [1, 2, 1000])
 def test_rule2_expires_only_old_events(db, now, batch_size):
     old, young = _events(now)
-    assert retention.expire_events(TTL, now=now, batch_size=batch_size) == len(old)
+    assert retention.expire_events(ttl=TTL, now=now, batch_size=batch_size) == len(old)
     assert set(Event.objects.values_list("pk", flat=True)) == young
-    assert retention.expire_events(TTL, now=now, batch_size=batch_size) == 0
+    assert retention.expire_events(ttl=TTL, now=now, batch_size=batch_size) == 0
 
 
 def test_rule2_dry_run(db, now):
     old, young = _events(now)
-    assert retention.expire_events(TTL, now=now, batch_size=2, dry_run=True) == len(old)
+    assert retention.expire_events(ttl=TTL, now=now, batch_size=2, dry_run=True) == len(old)
     assert set(Event.objects.values_list("pk", flat=True)) == old | young
-    assert retention.expire_events(TTL, now=now, batch_size=2) == len(old)
+    assert retention.expire_events(ttl=TTL, now=now, batch_size=2) == len(old)
 
 
 # -- rule 3: purge ---------------------------------------------------------------------------------
@@ -208,38 +253,43 @@ def _purge_fixture(now) -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("batch_size", [2, 1000])
 def test_rule3_purges_only_sessions_deleted_before_the_cutoff(db, now, batch_size):
     due, kept = _purge_fixture(now)
-    count = retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=batch_size)
+    count = retention.purge_deleted_sessions(after_days=PURGE_DAYS, now=now, batch_size=batch_size)
     assert count == len(due)
     assert set(AlertSession.all_objects.values_list("pk", flat=True)) == kept
     # Their children went with them; the kept sessions' children are all there.
-    assert all(n == 0 for n in operators.count_children(due).values())
-    assert all(n == len(kept) for n in operators.count_children(kept).values())
-    assert retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=batch_size) == 0
+    assert all(n == 0 for n in selectors.count_children(session_ids=due).values())
+    assert all(n == len(kept) for n in selectors.count_children(session_ids=kept).values())
+    assert (
+        retention.purge_deleted_sessions(after_days=PURGE_DAYS, now=now, batch_size=batch_size) == 0
+    )
 
 
 def test_rule3_dry_run(db, now):
     due, kept = _purge_fixture(now)
-    assert retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=2, dry_run=True) == 4
+    assert (
+        retention.purge_deleted_sessions(after_days=PURGE_DAYS, now=now, batch_size=2, dry_run=True)
+        == 4
+    )
     assert AlertSession.all_objects.count() == len(due) + len(kept)
-    assert retention.purge_deleted_sessions(PURGE_DAYS, now=now, batch_size=2) == 4
+    assert retention.purge_deleted_sessions(after_days=PURGE_DAYS, now=now, batch_size=2) == 4
 
 
 @pytest.mark.django_db
-def test_in_progress_session_with_a_stale_completed_at_is_never_touched() -> None:
-    """Orphan detection owns in_progress sessions, whatever their completed_at says."""
+@pytest.mark.parametrize(
+    ("status", "deleted"),
+    [(SessionStatus.IN_PROGRESS, False), (SessionStatus.PENDING, True)],
+    ids=["in_progress-never-touched", "pending-counted-once"],
+)
+def test_an_unfinished_session_with_an_old_completed_at(status, deleted) -> None:
+    """Orphan detection owns in_progress sessions, whatever their completed_at says. A pending
+    one is due by both halves of rule 1, but the passes are disjoint: the dry-run count equals
+    what the real run changes."""
     now = timezone.now()
-    odd = make_session(status=SessionStatus.IN_PROGRESS, age=timedelta(days=800), now=now)
+    odd = make_session(status=status, age=timedelta(days=800), now=now)
     AlertSession.all_objects.filter(pk=odd.pk).update(completed_at=now - timedelta(days=700))
-    assert retention.soft_delete_old_sessions(365, now=now, batch_size=10, dry_run=True) == 0
-    assert retention.soft_delete_old_sessions(365, now=now, batch_size=10) == 0
-    assert AlertSession.all_objects.get(pk=odd.pk).deleted_at is None
-
-
-@pytest.mark.django_db
-def test_old_pending_session_with_an_old_completed_at_is_counted_once() -> None:
-    """The rule's passes are disjoint: the dry-run count equals what the real run changes."""
-    now = timezone.now()
-    both = make_session(status=SessionStatus.PENDING, age=timedelta(days=800), now=now)
-    AlertSession.all_objects.filter(pk=both.pk).update(completed_at=now - timedelta(days=700))
-    assert retention.soft_delete_old_sessions(365, now=now, batch_size=10, dry_run=True) == 1
-    assert retention.soft_delete_old_sessions(365, now=now, batch_size=10) == 1
+    dry = retention.soft_delete_old_sessions(
+        retention_days=365, now=now, batch_size=10, dry_run=True
+    )
+    assert dry == int(deleted)
+    assert retention.soft_delete_old_sessions(retention_days=365, now=now, batch_size=10) == dry
+    assert (AlertSession.all_objects.get(pk=odd.pk).deleted_at is not None) == deleted

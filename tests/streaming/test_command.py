@@ -8,34 +8,32 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.streaming.util import write_config
+
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "tarsy.yaml"
-    path.write_text(
-        f"system:\n  streaming_logs:\n    base_dir: {tmp_path / 'streaming'}\n", encoding="utf-8"
-    )
-    return path
+def config_file(tmp_path: Path, base_dir: Path) -> Path:
+    return write_config(tmp_path / "tarsy.yaml", base_dir)
 
 
 def test_stdin_is_copied_byte_for_byte_and_the_session_completed(
-    tmp_path: Path, config_file: Path
+    base_dir: Path, config_file: Path
 ) -> None:
     data = bytes(range(256)) * 1000 + b"\nlast line without newline"
     call_command("stream_session", "s-1", config=str(config_file), stdin=io.BytesIO(data))
-    assert (tmp_path / "streaming" / "s-1.log").read_bytes() == data
+    assert (base_dir / "s-1.log").read_bytes() == data
 
 
-def test_empty_input_creates_no_file(tmp_path: Path, config_file: Path) -> None:
+def test_empty_input_creates_no_file(base_dir: Path, config_file: Path) -> None:
     call_command("stream_session", "s-1", config=str(config_file), stdin=io.BytesIO(b""))
-    assert not (tmp_path / "streaming").exists()
+    assert not base_dir.exists()
 
 
 @pytest.mark.parametrize("session_id", ["../x", "a/b", "", "\x00", "x" * 10_000])
-def test_a_bad_id_is_a_command_error(tmp_path: Path, config_file: Path, session_id: str) -> None:
+def test_a_bad_id_is_a_command_error(base_dir: Path, config_file: Path, session_id: str) -> None:
     with pytest.raises(CommandError, match="invalid session id"):
         call_command("stream_session", session_id, config=str(config_file), stdin=io.BytesIO(b"x"))
-    assert not (tmp_path / "streaming").exists()
+    assert not base_dir.exists()
 
 
 def test_a_missing_config_is_a_command_error(tmp_path: Path) -> None:
@@ -45,9 +43,7 @@ def test_a_missing_config_is_a_command_error(tmp_path: Path) -> None:
         )
 
 
-def test_an_unusable_base_dir_is_a_command_error(tmp_path: Path) -> None:
-    (tmp_path / "streaming").write_text("a file where the directory should be")
-    config = tmp_path / "tarsy.yaml"
-    config.write_text(f"system:\n  streaming_logs:\n    base_dir: {tmp_path / 'streaming'}\n")
+def test_an_unusable_base_dir_is_a_command_error(base_dir: Path, config_file: Path) -> None:
+    base_dir.write_text("a file where the directory should be")
     with pytest.raises(CommandError, match="cannot stream session s1"):
-        call_command("stream_session", "s1", config=str(config), stdin=io.BytesIO(b"x"))
+        call_command("stream_session", "s1", config=str(config_file), stdin=io.BytesIO(b"x"))

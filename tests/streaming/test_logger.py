@@ -1,4 +1,8 @@
-"""StreamingLogger on the real filesystem: ids, buffering, locking, completion, idle sessions."""
+"""StreamingLogger on the real filesystem: ids, buffering, locking, completion, idle sessions.
+
+Timing is driven by a fake clock and :meth:`StreamingLogger.tick` (the flush thread's work);
+one test watches the real thread on the real clock.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from streaming.config import StreamingLogsConfig
-from streaming.logger import InvalidSessionId, StreamingLogger, validate_session_id
-from tests.streaming.util import SLACK, is_locked, wait_for
+from streaming.files import InvalidSessionId, validate_session_id
+from streaming.logger import StreamingLogger
+from tests.streaming.util import SLACK, FakeClock, is_locked, wait_for
 
 
 def make_config(base_dir: Path, **overrides: object) -> StreamingLogsConfig:
@@ -25,15 +30,21 @@ def make_config(base_dir: Path, **overrides: object) -> StreamingLogsConfig:
 
 
 @pytest.fixture
-def base_dir(tmp_path: Path) -> Path:
-    return tmp_path / "streaming"
-
-
-@pytest.fixture
 def logger(base_dir: Path) -> Iterator[StreamingLogger]:
     instance = StreamingLogger(make_config(base_dir))
     yield instance
     instance.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def advance(logger: StreamingLogger, clock: FakeClock, seconds: float) -> None:
+    """Move the fake clock, then do the flush thread's work that is due by then."""
+    clock.advance(seconds)
+    logger.tick()
 
 
 def open_descriptors(path: Path) -> int:
@@ -115,22 +126,30 @@ def test_invalid_session_id_is_a_value_error() -> None:
 # -- buffering and flushing ----------------------------------------------------------------------
 
 
-def test_appends_are_buffered_until_a_flush(base_dir: Path) -> None:
-    with StreamingLogger(make_config(base_dir, flush_interval_seconds=60)) as logger:
+def test_appends_are_buffered_until_a_flush_or_the_interval(
+    base_dir: Path, clock: FakeClock
+) -> None:
+    config = make_config(base_dir, flush_interval_seconds=60)
+    with StreamingLogger(config, clock=clock) as logger:
         path = base_dir / "s1.log"
         for i in range(100):
             logger.append("s1", f"line {i}\n")
         # The file exists (and is locked) from the first append, but nothing is written yet.
         assert path.exists()
-        time.sleep(0.3)
+        advance(logger, clock, 59.5)
         assert path.read_bytes() == b""
         logger.flush()
-        assert path.read_bytes() == b"".join(f"line {i}\n".encode() for i in range(100))
+        lines = b"".join(f"line {i}\n".encode() for i in range(100))
+        assert path.read_bytes() == lines
+        logger.append("s1", "after\n")
+        advance(logger, clock, 0.5)  # a whole interval since the start
+        assert path.read_bytes() == lines + b"after\n"
 
 
 def test_appends_reach_disk_within_about_one_flush_interval(
     base_dir: Path, logger: StreamingLogger
 ) -> None:
+    """The flush thread on the real clock, with nothing driving it but time."""
     path = base_dir / "s1.log"
     logger.append("s1", "first line\n")
     logger.append("s1", b"second line\n")
@@ -174,9 +193,10 @@ def test_time_based_cleanup_off_deletes_the_file_at_completion(base_dir: Path) -
         assert (base_dir / "other.log").exists()
 
 
-def test_a_full_buffer_is_flushed_before_the_interval(base_dir: Path) -> None:
+def test_a_full_buffer_is_flushed_before_the_interval(base_dir: Path, clock: FakeClock) -> None:
     config = make_config(base_dir, flush_interval_seconds=30)
-    with StreamingLogger(config, buffer_limit=1024) as logger:
+    # The fake clock never reaches the interval: only the buffer bound can cause a write.
+    with StreamingLogger(config, buffer_limit=1024, clock=clock) as logger:
         path = base_dir / "big.log"
         logger.append("big", "x" * 600)
         logger.append("big", "y" * 600)  # passes the bound: the flush thread is woken
@@ -235,7 +255,7 @@ def test_disabled_logger_writes_nothing(base_dir: Path) -> None:
     with StreamingLogger(make_config(base_dir, enabled=False)) as logger:
         logger.append("s1", "ignored\n")
         assert logger.complete_session("s1") is False
-        assert logger._thread is None
+        assert logger._thread.ident is None  # never started
     assert not base_dir.exists()
 
 
@@ -263,12 +283,21 @@ def test_concurrent_appends_from_threads_lose_and_reorder_nothing(base_dir: Path
 # -- idle sessions -----------------------------------------------------------------------------
 
 
-def test_an_idle_session_is_completed_automatically(base_dir: Path) -> None:
-    with StreamingLogger(make_config(base_dir), idle_timeout=timedelta(seconds=1)) as logger:
+def idle_logger(base_dir: Path, clock: FakeClock, **overrides: object) -> StreamingLogger:
+    """Flushes every second, completes a session after a second without a write."""
+    config = make_config(base_dir, **overrides)
+    return StreamingLogger(config, idle_timeout=timedelta(seconds=1), clock=clock)
+
+
+def test_an_idle_session_is_completed_automatically(base_dir: Path, clock: FakeClock) -> None:
+    with idle_logger(base_dir, clock) as logger:
         path = base_dir / "leaked.log"
         logger.append("leaked", "never completed by its owner\n")
         assert is_locked(path)
-        wait_for(lambda: logger.active_sessions() == [], 1.0 + 1.0 + SLACK)
+        advance(logger, clock, 1.0)  # written at the first interval: active until now
+        assert logger.active_sessions() == ["leaked"]
+        advance(logger, clock, 1.0)  # then a whole idle timeout without a write
+        assert logger.active_sessions() == []
         assert not is_locked(path)
         assert path.read_bytes() == b"never completed by its owner\n"
 
@@ -278,22 +307,27 @@ def test_max_session_age_hours_is_the_default_idle_timeout(base_dir: Path) -> No
         assert logger.idle_timeout == timedelta(hours=5)
 
 
-def test_a_session_that_keeps_writing_is_not_idle(base_dir: Path) -> None:
-    with StreamingLogger(make_config(base_dir), idle_timeout=timedelta(seconds=1.5)) as logger:
+def test_a_session_that_keeps_writing_is_not_idle(base_dir: Path, clock: FakeClock) -> None:
+    config = make_config(base_dir)
+    with StreamingLogger(config, idle_timeout=timedelta(seconds=1.5), clock=clock) as logger:
         path = base_dir / "busy.log"
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline:
+        for _ in range(12):  # three seconds, twice the idle timeout
             logger.append("busy", "tick\n")
             assert logger.active_sessions() == ["busy"]
-            time.sleep(0.2)
+            advance(logger, clock, 0.25)
+        assert logger.active_sessions() == ["busy"]
         assert is_locked(path)
 
 
-def test_idle_completion_deletes_when_time_based_cleanup_is_off(base_dir: Path) -> None:
-    config = make_config(base_dir, time_based_cleanup=False)
-    with StreamingLogger(config, idle_timeout=timedelta(seconds=1)) as logger:
+def test_idle_completion_deletes_when_time_based_cleanup_is_off(
+    base_dir: Path, clock: FakeClock
+) -> None:
+    with idle_logger(base_dir, clock, time_based_cleanup=False) as logger:
         logger.append("leaked", "x\n")
-        wait_for(lambda: not (base_dir / "leaked.log").exists(), 2.0 + SLACK)
+        advance(logger, clock, 1.0)
+        assert (base_dir / "leaked.log").exists()
+        advance(logger, clock, 1.0)
+        assert not (base_dir / "leaked.log").exists()
 
 
 # -- the file protocol ---------------------------------------------------------------------------
@@ -379,7 +413,7 @@ def test_a_fifo_or_directory_at_the_session_path_fails_instead_of_hanging(
 def test_a_second_writer_of_the_same_session_is_refused(
     base_dir: Path, logger: StreamingLogger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("streaming.logger.LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr("streaming.files.LOCK_WAIT_SECONDS", 0.3)
     logger.append("s1", "owner\n")
     with StreamingLogger(make_config(base_dir)) as other:
         with pytest.raises(OSError, match="locked by another writer"):
@@ -406,11 +440,13 @@ def test_completion_is_logged_with_structured_fields(
 
 
 def test_idle_completion_is_logged_as_a_warning(
-    base_dir: Path, caplog: pytest.LogCaptureFixture
+    base_dir: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="streaming.logger")
-    with StreamingLogger(make_config(base_dir), idle_timeout=timedelta(seconds=1)) as logger:
+    with idle_logger(base_dir, clock) as logger:
         logger.append("leaked", "x")
-        wait_for(lambda: logger.active_sessions() == [], 2.0 + SLACK)
+        advance(logger, clock, 1.0)
+        advance(logger, clock, 1.0)
+        assert logger.active_sessions() == []
     idle = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [(r.session_id, r.reason) for r in idle] == [("leaked", "idle")]

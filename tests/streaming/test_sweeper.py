@@ -18,24 +18,17 @@ from pathlib import Path
 import pytest
 
 from streaming.sweeper import SweepResult, sweep
+from tests.streaming.util import OLD, make_file
 
 WINDOW = timedelta(minutes=10)
-OLD = time.time() - 3600  # an hour ago: well outside the window
 ZERO = timedelta(0)
 
 
-def make_file(path: Path, content: bytes = b"log line\n", mtime: float | None = OLD) -> Path:
-    path.write_bytes(content)
-    if mtime is not None:
-        os.utime(path, (mtime, mtime))
-    return path
-
-
 @pytest.fixture
-def base_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "streaming"
-    path.mkdir()
-    return path
+def base_dir(base_dir: Path) -> Path:
+    """The sweeper's tests start from an existing, empty directory."""
+    base_dir.mkdir()
+    return base_dir
 
 
 def test_missing_directory_is_an_empty_sweep(tmp_path: Path) -> None:
@@ -192,28 +185,23 @@ def undeletable(base_dir: Path) -> Iterator[Path]:
     _chattr("-i", path)
 
 
-def test_hostile_directory(
-    tmp_path: Path, base_dir: Path, undeletable: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG, logger="streaming.sweeper")
+def _plant_hostile_entries(tmp_path: Path, base_dir: Path) -> tuple[Path, list[Path], list[Path]]:
+    """Old entries a sweep must leave alone: symlinks (to a file outside, to a directory,
+    dangling), subdirectories (one named ``*.log``) with logs inside, names that are not
+    ``*.log``, a FIFO named ``x.log``. Returns the outside file, the links, and the rest."""
     outside_dir = tmp_path / "outside"
     outside_dir.mkdir()
     target = make_file(outside_dir / "target.log", b"must survive\n")
-    link_to_file = base_dir / "link.log"
-    link_to_file.symlink_to(target)
-    os.utime(link_to_file, (OLD, OLD), follow_symlinks=False)
-    link_to_dir = base_dir / "linkdir.log"
-    link_to_dir.symlink_to(outside_dir)
-    os.utime(link_to_dir, (OLD, OLD), follow_symlinks=False)
-    dangling = base_dir / "dangling.log"
-    dangling.symlink_to(tmp_path / "nothing-here")
-    os.utime(dangling, (OLD, OLD), follow_symlinks=False)
+    links = {"link.log": target, "linkdir.log": outside_dir, "dangling.log": tmp_path / "nope"}
+    for name, destination in links.items():
+        (base_dir / name).symlink_to(destination)
+        os.utime(base_dir / name, (OLD, OLD), follow_symlinks=False)
     subdir = base_dir / "sub"
     subdir.mkdir()
     nested = [make_file(subdir / "deep.log"), make_file(subdir / "deeper.log")]
     dir_named_log = base_dir / "dir.log"
     dir_named_log.mkdir()
-    make_file(dir_named_log / "inside.log")
+    nested.append(make_file(dir_named_log / "inside.log"))
     os.utime(dir_named_log, (OLD, OLD))
     os.utime(subdir, (OLD, OLD))
     others = [
@@ -223,6 +211,14 @@ def test_hostile_directory(
     fifo = base_dir / "x.log"
     os.mkfifo(fifo)
     os.utime(fifo, (OLD, OLD))
+    return target, [base_dir / name for name in links], [*nested, *others, fifo]
+
+
+def test_hostile_directory(
+    tmp_path: Path, base_dir: Path, undeletable: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="streaming.sweeper")
+    target, links, survivors = _plant_hostile_entries(tmp_path, base_dir)
     victims = [make_file(base_dir / "old-a.log", b"12345"), make_file(base_dir / "old-b.log")]
 
     results: list[SweepResult] = []
@@ -243,12 +239,8 @@ def test_hostile_directory(
     }
     assert not any(v.exists() for v in victims)
     assert target.read_bytes() == b"must survive\n"
-    assert link_to_file.is_symlink() and link_to_dir.is_symlink() and dangling.is_symlink()
-    assert (outside_dir / "target.log").exists()
-    assert all(p.exists() for p in nested)
-    assert (dir_named_log / "inside.log").exists()
-    assert all(p.exists() for p in others)
-    assert fifo.exists()
+    assert all(link.is_symlink() for link in links)
+    assert all(p.exists() for p in survivors)
     assert undeletable.read_bytes() == b"pinned\n"
 
     errors = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -272,9 +264,7 @@ def test_an_unlistable_base_dir_raises(tmp_path: Path) -> None:
 def test_a_stop_request_ends_the_sweep_with_what_it_did_so_far(tmp_path: Path) -> None:
     """A shutdown must not wait for a sweep of 100k files: the sweep checks between files."""
     for i in range(10):
-        path = tmp_path / f"old-{i}.log"
-        path.write_bytes(b"x")
-        os.utime(path, (time.time() - 3600, time.time() - 3600))
+        make_file(tmp_path / f"old-{i}.log", b"x")
     asked = 0
 
     def stop_after_three() -> bool:

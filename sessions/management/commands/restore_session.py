@@ -1,7 +1,7 @@
-"""``manage.py restore_session <id> [<id> ...]``: undo a soft delete (DESIGN §4, Restore).
+"""``manage.py restore_session <id> [<id> ...]``: undo a soft delete.
 
-A thin entry point: it parses the ids and calls ``sessions.operators.restore_sessions``, which
-decides per id. Every id gets one line, so an operator restoring a list sees exactly which
+A thin entry point: it parses the ids and calls ``sessions.services.operators.restore_sessions``,
+which decides per id. Every id gets one line, so an operator restoring a list sees exactly which
 ones came back. Unknown ids are errors (stderr, exit status 1); the known ones given in the same
 call are still restored. A session that is already live is reported and counts as success.
 """
@@ -32,7 +32,7 @@ class Command(StructuredCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         dry_run: bool = options["dry_run"]
-        result = operators.restore_sessions(options["ids"], dry_run=dry_run)
+        result = operators.restore_sessions(ids=options["ids"], dry_run=dry_run)
         changed, unchanged, unknown = set(result.changed), set(result.unchanged), result.unknown
         # One line per id, in the order given (duplicates reported once, as the service does).
         for session_id in dict.fromkeys(str(i) for i in options["ids"]):

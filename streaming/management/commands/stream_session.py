@@ -11,12 +11,15 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from streaming.logger import InvalidSessionId, StreamingLogger, validate_session_id
+from streaming.files import InvalidSessionId, validate_session_id
+from streaming.logger import StreamingLogger
 from tarsy_project.management import StructuredCommand
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,27 @@ class _Terminated(Exception):
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Terminated
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`_Terminated` inside (only the main thread can handle signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _reader(options: dict[str, Any]) -> Callable[[int], bytes]:
+    """Binary reads of the input: the ``stdin`` option (in-process callers) or standard input."""
+    stream = options.get("stdin") or sys.stdin
+    stream = getattr(stream, "buffer", stream)  # binary-safe
+    # read1 returns what one read of the pipe gives, so data streams as it arrives.
+    return getattr(stream, "read1", stream.read)
 
 
 class Command(StructuredCommand):
@@ -52,24 +76,18 @@ class Command(StructuredCommand):
         except InvalidSessionId as exc:
             raise CommandError(str(exc)) from None
         config = self.load_tarsy_config(options).streaming_logs
-
-        stream = options.get("stdin") or sys.stdin
-        stream = getattr(stream, "buffer", stream)  # binary-safe
-        # read1 returns what one read of the pipe gives, so data streams as it arrives.
-        read = getattr(stream, "read1", stream.read)
-
+        read = _reader(options)
         logger = StreamingLogger(config)
         if not config.enabled:
             log.warning(
                 "streaming logs are disabled in the configuration; input is discarded",
                 extra={"session_id": session_id},
             )
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
         try:
-            while chunk := read(CHUNK_SIZE):
-                logger.append(session_id, chunk)
-            logger.complete_session(session_id)
+            with _sigterm_raises():
+                while chunk := read(CHUNK_SIZE):
+                    logger.append(session_id, chunk)
+                logger.complete_session(session_id)
         except _Terminated:
             raise CommandError(
                 f"terminated; what was read so far is in the file of session {session_id}",
@@ -83,8 +101,6 @@ class Command(StructuredCommand):
         except OSError as exc:
             raise CommandError(f"cannot stream session {session_id}: {exc}") from None
         finally:
-            if in_main_thread:
-                signal.signal(signal.SIGTERM, previous)
             logger.close()
         if logger.lost_bytes:
             raise CommandError(

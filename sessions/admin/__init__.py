@@ -1,0 +1,25 @@
+"""The operators' window on the session store.
+
+Sessions (``sessions.py``)
+    The list shows live *and* soft-deleted sessions (``get_queryset`` starts from
+    ``AlertSession.all_objects``), with a "Live / Soft-deleted / All" filter and a "Deleted"
+    column. A session's page is read-only and shows how many rows of each child kind it owns,
+    each count linking to that child's list filtered with ``?session=<id>`` (``children.py``).
+
+Actions (``actions.py``; POST-only with CSRF, the admin's own machinery)
+    "Restore selected sessions" and "Soft-delete selected sessions" need the model's custom
+    permissions ``restore_alertsession`` / ``soft_delete_alertsession``; both call
+    ``sessions.services.operators`` and write one ``LogEntry`` per changed session. Hard delete
+    is for superusers only and replaces both Django's ``delete_selected`` action and the
+    per-object delete page: Django's versions collect every child row into memory to list it,
+    ours shows counts per child kind (``selectors.count_children``) and deletes through
+    ``operators.purge_sessions``, letting the database cascade.
+
+Fast on a million sessions
+    Every list here uses ``tarsy_project.admin_mixins.FastListMixin`` (no full-table
+    ``COUNT(*)``). The session list has no relation columns (no per-row queries), is ordered by
+    ``-created_at`` (index ``as_created_idx``) and sortable only by that column.
+"""
+
+# Importing the modules registers their admin classes.
+from sessions.admin import children, sessions  # noqa: F401

@@ -1,0 +1,117 @@
+"""The session list and a session's (read-only) page."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
+
+from sessions import selectors
+from sessions.admin.actions import SessionActionsMixin
+from sessions.admin.filters import DeletedStateFilter
+from sessions.models import AlertSession
+from tarsy_project.admin_mixins import FastListMixin, ReadOnlyAdminMixin
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+@admin.register(AlertSession)
+class AlertSessionAdmin(SessionActionsMixin, ReadOnlyAdminMixin, FastListMixin, admin.ModelAdmin):
+    list_display = (
+        "session_id",
+        "status",
+        "agent_type",
+        "alert_type",
+        "created_at",
+        "completed_at",
+        "deleted",
+    )
+    list_filter = (DeletedStateFilter, "status")
+    search_fields = ("session_id__exact", "alert_type__icontains")
+    search_help_text = "An exact session id, or part of an alert type."
+    ordering = ("-created_at",)
+    sortable_by = ("created_at",)
+    actions = ("restore_selected", "soft_delete_selected", "purge_selected")
+    readonly_fields = ("child_rows",)
+    fieldsets = (
+        (None, {"fields": ("session_id", "status", "deleted_at", "child_rows")}),
+        (
+            "Alert",
+            {"fields": ("agent_type", "alert_type", "alert_data", "author", "runbook_url")},
+        ),
+        (
+            "Timing",
+            {"fields": ("created_at", "started_at", "completed_at", "last_interaction_at")},
+        ),
+        (
+            "Outcome",
+            {
+                "fields": (
+                    "error_message",
+                    "final_analysis",
+                    "executive_summary",
+                    "executive_summary_error",
+                )
+            },
+        ),
+        (
+            "Execution",
+            {
+                "fields": (
+                    "chain_id",
+                    "current_stage_index",
+                    "current_stage_id",
+                    "pod_id",
+                    "mcp_selection",
+                    "session_metadata",
+                    "slack_message_fingerprint",
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AlertSession]:
+        """Every session, soft-deleted ones included (the default manager hides them)."""
+        queryset = AlertSession.all_objects.get_queryset()
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        """A UUID-shaped term is a session id: look it up by primary key (index, not a scan)."""
+        term = search_term.strip()
+        if _UUID.fullmatch(term):
+            return queryset.filter(pk=term), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="Deleted", ordering="deleted_at")
+    def deleted(self, obj: AlertSession) -> str:
+        if obj.deleted_at is None:
+            return "—"
+        when = timezone.localtime(obj.deleted_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+        return format_html("<strong>soft-deleted</strong> {}", when)
+
+    @admin.display(description="Child rows")
+    def child_rows(self, obj: AlertSession) -> str:
+        """Rows of each child kind, each linking to that child's list filtered to the session."""
+        query = urlencode({"session": obj.pk})
+        rows = [
+            (_changelist_url(model), query, capfirst(model._meta.verbose_name_plural), n)
+            for model, n in selectors.count_children(session_ids=[obj.pk]).items()
+        ]
+        return format_html(
+            "<ul class='child-rows'>{}</ul>",
+            format_html_join("", "<li><a href='{}?{}'>{}: {}</a></li>", rows),
+        )
+
+
+def _changelist_url(model: type[Model]) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")

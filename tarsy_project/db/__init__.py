@@ -1,0 +1,1 @@
+"""Database helpers that know no app: batched changes over large tables (``batches``)."""
