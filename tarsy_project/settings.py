@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from tarsy_project.database import database_settings
 from tarsy_project.logging import configure_logging
@@ -34,13 +35,28 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     # Only when the proxy in front always sets X-Forwarded-Proto itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Path to tarsy.yaml; absent means every default of DESIGN §3.
+# Path to tarsy.yaml; absent means every default (deploy/config/tarsy.yaml.example lists them).
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
 
 # Touched by run_cleanup at every wake-up; `cleanup_status --liveness` checks only its age.
 TARSY_HEARTBEAT_FILE = env.str(
     "TARSY_HEARTBEAT_FILE", default=str(BASE_DIR / "var" / "run_cleanup.heartbeat")
 )
+
+
+def metrics_port(raw: str) -> int | None:
+    """``METRICS_PORT``: empty means no metrics server; anything else must be a TCP port."""
+    value = raw.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
+        raise ImproperlyConfigured(f"METRICS_PORT must be a port number 1..65535, not {raw!r}")
+    return int(value)
+
+
+# run_cleanup serves its Prometheus metrics on http://METRICS_ADDR:METRICS_PORT/metrics.
+METRICS_PORT = metrics_port(env.str("METRICS_PORT", default=""))
+METRICS_ADDR = env.str("METRICS_ADDR", default="") or "0.0.0.0"
 
 DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "tarsy.sqlite3"
 DATABASES = {"default": database_settings(os.environ, default_sqlite=DEFAULT_SQLITE_PATH)}
