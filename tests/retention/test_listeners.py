@@ -62,6 +62,16 @@ class Broken(BaseCleanupListener):
         raise RuntimeError("listener bug at the end")
 
 
+# The backlog step's measurements after a run over seed_backlog: 12h on (the default interval),
+# its 10 young events are past the 1h TTL; nothing else is due.
+NEXT_RUN_BACKLOG = {
+    "backlog_due_for_soft_delete": 0,
+    "backlog_due_for_purge": 0,
+    "backlog_events_past_ttl": 10,
+    "backlog_sessions_held": 0,
+}
+
+
 def test_a_listener_hears_the_start_every_step_and_the_end_of_a_run() -> None:
     seed_backlog(old_sessions=3, old_events=2)
     recorder = Recorder()
@@ -75,6 +85,7 @@ def test_a_listener_hears_the_start_every_step_and_the_end_of_a_run() -> None:
     assert steps == [
         ("step_finished", "retention", "soft_deleted", {"soft_deleted": 3}, None, False),
         ("step_finished", "retention", "events_expired", {"events_expired": 2}, None, False),
+        ("step_finished", "retention", "backlog", NEXT_RUN_BACKLOG, None, False),
         ("step_finished", "retention", "runs_expired", {"runs_expired": 0}, None, False),
     ]
     name, job_name, outcome, started_at, duration, counts, failed = finished
@@ -122,6 +133,7 @@ def test_a_listener_that_raises_is_logged_and_breaks_nothing(
     # The listener after the broken one still heard everything.
     assert [call[0] for call in recorder.calls] == [
         "job_started",
+        "step_finished",
         "step_finished",
         "step_finished",
         "step_finished",

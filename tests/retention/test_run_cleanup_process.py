@@ -120,7 +120,16 @@ def test_dry_run_changes_nothing_and_reports_what_the_real_run_then_does(
 
     runs = {r.job: r for r in CleanupRun.objects.all()}
     assert set(runs) == {"retention", "sweep"}
-    assert runs["retention"].counts == {"soft_deleted": 25, "events_expired": 7, "runs_expired": 0}
+    # The backlog step measures the next run (1h on): the 10 young events are past the TTL then.
+    assert runs["retention"].counts == {
+        "soft_deleted": 25,
+        "events_expired": 7,
+        "backlog_due_for_soft_delete": 0,
+        "backlog_due_for_purge": 0,
+        "backlog_events_past_ttl": 10,
+        "backlog_sessions_held": 0,
+        "runs_expired": 0,
+    }
     assert runs["sweep"].counts["deleted"] == 1
 
 
