@@ -11,7 +11,7 @@ import errno
 import logging
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, disable_created_metrics, start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 
 from retention.metrics.definitions import CleanupMetrics
 from retention.metrics.listener import MetricsListener
@@ -25,8 +25,6 @@ class MetricsUnavailable(Exception):
 
 def serve_metrics(registry: CollectorRegistry, *, addr: str, port: int) -> WSGIServer:
     """Serve ``registry`` at ``http://addr:port/metrics`` (Prometheus text format) from now on."""
-    # No ``*_created`` series: they double the series count and no alert reads them.
-    disable_created_metrics()
     try:
         server, _thread = start_http_server(port, addr=addr, registry=registry)
     except OSError as exc:
