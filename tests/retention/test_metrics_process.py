@@ -1,25 +1,26 @@
 """``manage.py run_cleanup`` with metrics on, as a real process scraped over HTTP.
 
-The loop runs with short intervals; each test waits for a run's log line, then scrapes well
-before the next run is due, and compares the scrape with the logged counts and the run records.
+The loop runs with short intervals; each test waits for a run's log line, scrapes until the
+scrape shows the run (listeners hear of a run's end just after its line), well before the next
+run is due, and compares the scrape with the logged counts and the run records.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from retention.models import CleanupRun
 from tests.retention.conftest import (
+    REPO,
     ProcessLog,
     kill_quietly,
+    old_log_file,
+    run,
     run_line,
     seed_backlog,
     start,
@@ -37,7 +38,6 @@ from tests.retention.metrics_support import (
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS = "tarsy_ops_rows_changed_total"
 LAST_SUCCESS = "tarsy_ops_job_last_success_timestamp_seconds"
 BACKLOG_GAUGES = {
@@ -53,28 +53,25 @@ def metrics_env(cleanup_env: dict[str, str]) -> dict[str, str]:
     return dict(cleanup_env, METRICS_ADDR="127.0.0.1", METRICS_PORT=str(free_port()))
 
 
+StartLoop = Callable[[Path], tuple[subprocess.Popen[str], ProcessLog]]
+
+
 @pytest.fixture
-def running() -> Iterator[list]:
-    """Started processes, killed at the end whatever happened."""
+def loop(manage_py: list[str], metrics_env: dict[str, str]) -> Iterator[StartLoop]:
+    """Starts ``run_cleanup --config PATH`` as a loop with metrics on; kills what it started
+    at the end, whatever happened."""
     processes: list[subprocess.Popen[str]] = []
-    yield processes
+
+    def start_loop(config: Path) -> tuple[subprocess.Popen[str], ProcessLog]:
+        process, log = start(
+            [*manage_py, "run_cleanup", "--config", str(config)], metrics_env, REPO
+        )
+        processes.append(process)
+        return process, log
+
+    yield start_loop
     for process in processes:
         kill_quietly(process)
-
-
-def start_loop(
-    manage_py: list[str], env: dict[str, str], config: Path, running: list
-) -> tuple[subprocess.Popen[str], ProcessLog]:
-    process, log = start([*manage_py, "run_cleanup", "--config", str(config)], env, REPO)
-    running.append(process)
-    return process, log
-
-
-def old_log_file(directory: Path, name: str, size: int) -> None:
-    path = directory / name
-    path.write_bytes(b"x" * size)
-    past = time.time() - 3600
-    os.utime(path, (past, past))
 
 
 def started_at(job: str, outcome: str, index: int = 0) -> float:
@@ -97,17 +94,13 @@ def assert_retention_matches(scrape: Scrape, lines: list[dict]) -> None:
 
 
 def test_a_scrape_after_each_run_shows_the_logged_counts_and_the_runs_start(
-    manage_py: list[str],
-    metrics_env: dict[str, str],
-    tmp_path: Path,
-    sweep_dir: Path,
-    running: list,
+    loop: StartLoop, metrics_env: dict[str, str], tmp_path: Path, sweep_dir: Path
 ) -> None:
     seed_backlog(old_sessions=25, old_events=7)
     old_log_file(sweep_dir, "done.log", 123)
     config = write_config(tmp_path, sweep_dir=sweep_dir, cleanup_interval="5s", sweep_interval=3600)
     port = int(metrics_env["METRICS_PORT"])
-    _, log = start_loop(manage_py, metrics_env, config, running)
+    _, log = loop(config)
 
     log.wait_for(run_line("sweep", "success"), timeout=60)
     log.wait_for(run_line("retention", "success"), timeout=60)
@@ -143,15 +136,11 @@ def test_a_scrape_after_each_run_shows_the_logged_counts_and_the_runs_start(
 
 
 def test_a_failing_step_counts_an_error_and_leaves_the_last_success_alone(
-    manage_py: list[str],
-    metrics_env: dict[str, str],
-    tmp_path: Path,
-    sweep_dir: Path,
-    running: list,
+    loop: StartLoop, metrics_env: dict[str, str], tmp_path: Path, sweep_dir: Path
 ) -> None:
     config = write_config(tmp_path, sweep_dir=sweep_dir, sweep_interval=3)
     port = int(metrics_env["METRICS_PORT"])
-    _, log = start_loop(manage_py, metrics_env, config, running)
+    _, log = loop(config)
     log.wait_for(run_line("sweep", "success"), timeout=60)
     before = scrape_until(port, runs_reach("sweep", "success", 1))
     assert before.value("tarsy_ops_step_errors_total", job="sweep", step="sweep") == 0
@@ -173,15 +162,11 @@ def test_a_failing_step_counts_an_error_and_leaves_the_last_success_alone(
 
 
 def test_sigterm_ends_the_process_within_5s_with_scrapes_in_flight(
-    manage_py: list[str],
-    metrics_env: dict[str, str],
-    tmp_path: Path,
-    sweep_dir: Path,
-    running: list,
+    loop: StartLoop, metrics_env: dict[str, str], tmp_path: Path, sweep_dir: Path
 ) -> None:
     config = write_config(tmp_path, sweep_dir=sweep_dir)
     port = int(metrics_env["METRICS_PORT"])
-    process, log = start_loop(manage_py, metrics_env, config, running)
+    process, log = loop(config)
     log.wait_for(run_line("retention", "success"), timeout=60)
     log.wait_for(run_line("sweep", "success"), timeout=60)
     scrape_until(port, runs_reach("sweep", "success", 1))
@@ -213,23 +198,15 @@ def test_a_port_in_use_is_one_error_line_and_a_non_zero_exit_before_any_work(
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", port))
         taken.listen()
-        done = subprocess.run(
-            [*manage_py, "run_cleanup", "--once", "--config", str(config)],
-            env=metrics_env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        code, records = run(
+            [*manage_py, "run_cleanup", "--once", "--config", str(config)], metrics_env
         )
-    assert done.returncode == 1, done.stderr
-    lines = done.stderr.splitlines()
-    assert "Traceback" not in done.stderr
-    error = json.loads(lines[-1])
-    assert error["level"] == "ERROR"
+    assert code == 1, records
+    (error,) = [r for r in records if r["level"] == "ERROR"]  # one line, no traceback
+    assert error == records[-1] and "exception" not in error
     assert error["message"].startswith(f"cannot serve metrics on 127.0.0.1:{port}: ")
     assert "in use" in error["message"]
-    assert not any("cleanup starting" in line for line in lines)
+    assert "cleanup starting" not in [r["message"] for r in records]
     assert CleanupRun.objects.count() == 0
     assert not Path(metrics_env["TARSY_HEARTBEAT_FILE"]).exists()
 
@@ -238,15 +215,8 @@ def test_no_metrics_server_without_metrics_port(
     manage_py: list[str], cleanup_env: dict[str, str], tmp_path: Path, sweep_dir: Path
 ) -> None:
     config = write_config(tmp_path, sweep_dir=sweep_dir)
-    done = subprocess.run(
-        [*manage_py, "run_cleanup", "--once", "--config", str(config)],
-        env={**cleanup_env, "METRICS_PORT": ""},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    messages = [json.loads(line)["message"] for line in done.stderr.splitlines()]
+    env = {**cleanup_env, "METRICS_PORT": ""}
+    code, records = run([*manage_py, "run_cleanup", "--once", "--config", str(config)], env)
+    assert code == 0, records
+    messages = [r["message"] for r in records]
     assert "cleanup finished" in messages and "serving metrics" not in messages

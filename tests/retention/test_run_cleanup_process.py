@@ -6,7 +6,6 @@ LOCKED, a trigger that makes batches slow) and are skipped on SQLite.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -22,7 +21,9 @@ from tests.retention.conftest import (
     ProcessLog,
     deleted_count,
     kill_quietly,
+    old_log_file,
     requires_postgresql,
+    run,
     run_line,
     seed_backlog,
     start,
@@ -35,35 +36,10 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run(argv: list[str], env: dict[str, str], timeout: float = 60) -> tuple[int, list[dict]]:
-    """Run a command to the end; return its exit code and its stderr as JSON records.
-
-    Every stderr line must be JSON (LOG_FORMAT=json), errors and warnings included.
-    """
-    done = subprocess.run(
-        argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    records = []
-    for line in done.stderr.splitlines():
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            pytest.fail(f"stderr line is not JSON: {line!r}\n{done.stderr}")
-    return done.returncode, records
-
-
 def job_line(records: list[dict], job: str) -> dict:
     lines = [r for r in records if r.get("job") == job and "outcome" in r]
     assert len(lines) == 1, records
     return lines[0]
-
-
-def old_log_file(directory: Path, name: str, size: int) -> Path:
-    path = directory / name
-    path.write_bytes(b"x" * size)
-    past = time.time() - 3600
-    os.utime(path, (past, past))
-    return path
 
 
 def test_dry_run_changes_nothing_and_reports_what_the_real_run_then_does(
