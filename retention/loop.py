@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.utils import timezone
 
 from retention.heartbeat import Heartbeat
+from retention.listeners import CleanupListener
 from retention.models import CleanupRun
 from retention.registry import Job
 from retention.runner import JobRunner
@@ -35,6 +36,7 @@ class CleanupLoop:
         heartbeat: Heartbeat | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = timezone.now,
+        listeners: Iterable[CleanupListener] = (),
     ) -> None:
         self.jobs = list(jobs)
         self.stop = stop or threading.Event()
@@ -48,6 +50,7 @@ class CleanupLoop:
                 beat=self.beat,
                 clock=clock,
                 wall_clock=wall_clock,
+                listeners=listeners,
             )
             for job in self.jobs
         }

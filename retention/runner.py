@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from retention.listeners import CleanupListener, Listeners
 from retention.models import CleanupRun
 from retention.registry import Counts, Interrupted, Job, Progress, Step, StepRun
 from retention.services import record_run
@@ -43,13 +44,27 @@ class Run:
     counts: dict[str, int] = field(default_factory=dict)
     outcome: str = Outcome.SUCCESS
     error: str = ""
+    failed_steps: list[str] = field(default_factory=list)
+
+    # The count keys each step reported, in the order they came.
+    keys_by_step: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, step: Step, counted: int | Counts) -> None:
         """Keep what ``step`` counted: one count under its name, or several by theirs."""
         if isinstance(counted, int):
-            self.counts[step.name] = counted
+            self.count(step, step.name, counted)
         else:
-            self.counts.update(counted)
+            for key, value in counted.items():
+                self.count(step, key, value)
+
+    def count(self, step: Step, key: str, value: int) -> None:
+        self.counts[key] = value
+        keys = self.keys_by_step.setdefault(step.name, [])
+        if key not in keys:
+            keys.append(key)
+
+    def step_keys(self, step: Step) -> list[str]:
+        return self.keys_by_step.get(step.name, [])
 
     def fail(self, exc: Exception) -> None:
         self.outcome = Outcome.FAILED
@@ -68,8 +83,10 @@ class JobRunner:
         beat: Callable[[], None] = no_heartbeat,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = timezone.now,
+        listeners: Iterable[CleanupListener] = (),
     ) -> None:
         self.job = job
+        self.listeners = Listeners(listeners)
         self.dry_run = dry_run
         self.stop = stop or threading.Event()
         self.beat = beat
@@ -84,6 +101,7 @@ class JobRunner:
         close_old_connections()
         run = Run(now=self.wall_clock(), reported_at=self.clock())
         started = self.clock()
+        self.listeners.job_started(self.job.name, run.now)
         try:
             self._perform_steps(run)
         except Interrupted as stopped:
@@ -100,8 +118,18 @@ class JobRunner:
             )
         finally:
             close_old_connections()
-        self._log(run, duration_ms=int((self.clock() - started) * 1000))
+        duration = self.clock() - started
+        self._log(run, duration_ms=int(duration * 1000))
         self._record(run)
+        self.listeners.run_finished(
+            self.job.name,
+            run.outcome,
+            run.now,
+            duration,
+            run.counts,
+            run.failed_steps,
+            self.dry_run,
+        )
         return run.outcome
 
     def _perform_steps(self, run: Run) -> None:
@@ -112,14 +140,31 @@ class JobRunner:
                 progress=self._progress(run, step),
                 stop_requested=self.stop.is_set,
             )
-            run.add(step, step.perform(context))
+            try:
+                run.add(step, step.perform(context))
+            except Interrupted as stopped:
+                run.add(step, stopped.counts)
+                self._step_finished(run, step, error=None)
+                raise
+            except Exception as exc:
+                run.failed_steps.append(step.name)
+                self._step_finished(run, step, error=f"{type(exc).__name__}: {exc}".strip())
+                raise
+            self._step_finished(run, step, error=None)
+
+    def _step_finished(self, run: Run, step: Step, *, error: str | None) -> None:
+        """Tell the listeners what ``step`` counted (its keys only) and how it ended."""
+        keys = run.step_keys(step)
+        self.listeners.step_finished(
+            self.job.name, step.name, {k: run.counts[k] for k in keys}, error, self.dry_run
+        )
 
     def _progress(self, run: Run, step: Step) -> Progress:
         """A step's progress callback: keeps its count, says how far it is when the run is
         long (and beats the heartbeat), and stops the run between batches when asked."""
 
         def update(done: int) -> None:
-            run.counts[step.name] = done
+            run.count(step, step.name, done)
             if self.clock() - run.reported_at >= PROGRESS_LOG_EVERY:
                 run.reported_at = self.clock()
                 self.beat()

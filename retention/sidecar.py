@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Iterable
 from types import FrameType
 
 from retention.heartbeat import Heartbeat
+from retention.listeners import CleanupListener, Listeners
 from retention.loop import CleanupLoop
 from retention.registry import registry
 from retention.services import host_name
@@ -28,13 +30,22 @@ def stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, request_stop)
 
 
-def run_sidecar(config: TarsyConfig, *, once: bool, dry_run: bool, heartbeat: Heartbeat) -> bool:
+def run_sidecar(
+    config: TarsyConfig,
+    *,
+    once: bool,
+    dry_run: bool,
+    heartbeat: Heartbeat,
+    listeners: Iterable[CleanupListener] = (),
+) -> bool:
     """Run the jobs ``config`` asks for, once or until stopped; False when a job of a single
-    pass (``once``) failed. The loop itself never ends on a job's failure."""
+    pass (``once``) failed. The loop itself never ends on a job's failure. ``listeners`` are
+    told about the jobs and every run (:mod:`retention.listeners`)."""
     stop = threading.Event()
     stop_on_signals(stop)
     jobs = registry.build_jobs(config)
-    loop = CleanupLoop(jobs, dry_run=dry_run, stop=stop, heartbeat=heartbeat)
+    told = Listeners(listeners)
+    loop = CleanupLoop(jobs, dry_run=dry_run, stop=stop, heartbeat=heartbeat, listeners=told)
     log.info(
         "cleanup starting",
         extra={
@@ -45,6 +56,7 @@ def run_sidecar(config: TarsyConfig, *, once: bool, dry_run: bool, heartbeat: He
             "config": config_as_dict(config),
         },
     )
+    told.jobs_configured(config, jobs)
     if once:
         ok = loop.run_once()
         log.info("cleanup finished", extra={"ok": ok})

@@ -3,13 +3,15 @@
 Soft-delete, event expiry, then purge (only when ``purge_after_days`` is set), each a call to
 its service in :mod:`sessions.services.retention` with the run's frozen ``now``, its progress
 callback (which also stops the run between batches) and ``system.retention``'s batch size.
+Then ``backlog`` measures what the next run will face (:mod:`sessions.backlog`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from retention.registry import Step, StepRun, registry
+from retention.registry import Interrupted, Step, StepRun, registry
+from sessions import backlog
 from sessions.services import retention as rules
 from tarsy_project.config import TarsyConfig
 
@@ -37,7 +39,16 @@ def retention_rules(config: TarsyConfig) -> list[Step]:
         days = settings.purge_after_days
         return rules.purge_deleted_sessions(after_days=days, **in_batches(run))
 
+    def measure_backlog(run: StepRun) -> dict[str, int]:
+        """Measurements, not changes: what the next run (one ``cleanup_interval`` on) would
+        change, as ``backlog_*`` counts (read by the metrics' backlog gauges). Dry runs too."""
+        if run.stop_requested():
+            raise Interrupted
+        next_run = run.now + settings.cleanup_interval
+        return backlog.retention_backlog(at=next_run, retention=settings)
+
     steps = [Step("soft_deleted", soft_delete), Step("events_expired", expire_events)]
     if settings.purge_after_days is not None:
         steps.append(Step("purged", purge))
+    steps.append(Step("backlog", measure_backlog))
     return steps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -23,6 +24,7 @@ from sessions.models import AlertSession, Event, SessionStatus
 from tarsy_project.config import TarsyConfig
 
 LogRecord = dict[str, Any]
+REPO = Path(__file__).resolve().parents[2]
 
 requires_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -221,6 +223,31 @@ def stop_and_wait(process: subprocess.Popen[str], *, timeout: float = 5) -> tupl
         process.wait()
         raise AssertionError(f"still running {timeout}s after SIGTERM") from None
     return code, time.monotonic() - sent
+
+
+def run(argv: list[str], env: dict[str, str], timeout: float = 60) -> tuple[int, list[dict]]:
+    """Run a command to the end; return its exit code and its stderr as JSON records.
+
+    Every stderr line must be JSON (LOG_FORMAT=json), errors and warnings included.
+    """
+    done = subprocess.run(
+        argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    records = []
+    for line in done.stderr.splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"stderr line is not JSON: {line!r}\n{done.stderr}")
+    return done.returncode, records
+
+
+def old_log_file(directory: Path, name: str, size: int) -> Path:
+    path = directory / name
+    path.write_bytes(b"x" * size)
+    past = time.time() - 3600
+    os.utime(path, (past, past))
+    return path
 
 
 def kill_quietly(process: subprocess.Popen[str]) -> None:

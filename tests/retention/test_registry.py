@@ -25,7 +25,11 @@ def shape(config: TarsyConfig) -> list[tuple[str, timedelta, list[str]]]:
 
 def test_the_apps_contribute_the_retention_and_sweep_jobs() -> None:
     assert shape(TarsyConfig()) == [
-        ("retention", timedelta(hours=12), ["soft_deleted", "events_expired", "runs_expired"]),
+        (
+            "retention",
+            timedelta(hours=12),
+            ["soft_deleted", "events_expired", "backlog", "runs_expired"],
+        ),
         ("sweep", timedelta(seconds=60), ["sweep"]),
     ]
 
@@ -39,7 +43,7 @@ def test_purge_is_a_step_only_when_configured_and_intervals_follow_the_config() 
         (
             "retention",
             timedelta(minutes=5),
-            ["soft_deleted", "events_expired", "purged", "runs_expired"],
+            ["soft_deleted", "events_expired", "purged", "backlog", "runs_expired"],
         ),
         ("sweep", timedelta(seconds=15), ["sweep"]),
     ]

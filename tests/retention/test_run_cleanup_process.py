@@ -6,7 +6,6 @@ LOCKED, a trigger that makes batches slow) and are skipped on SQLite.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -22,7 +21,9 @@ from tests.retention.conftest import (
     ProcessLog,
     deleted_count,
     kill_quietly,
+    old_log_file,
     requires_postgresql,
+    run,
     run_line,
     seed_backlog,
     start,
@@ -35,35 +36,10 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run(argv: list[str], env: dict[str, str], timeout: float = 60) -> tuple[int, list[dict]]:
-    """Run a command to the end; return its exit code and its stderr as JSON records.
-
-    Every stderr line must be JSON (LOG_FORMAT=json), errors and warnings included.
-    """
-    done = subprocess.run(
-        argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    records = []
-    for line in done.stderr.splitlines():
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            pytest.fail(f"stderr line is not JSON: {line!r}\n{done.stderr}")
-    return done.returncode, records
-
-
 def job_line(records: list[dict], job: str) -> dict:
     lines = [r for r in records if r.get("job") == job and "outcome" in r]
     assert len(lines) == 1, records
     return lines[0]
-
-
-def old_log_file(directory: Path, name: str, size: int) -> Path:
-    path = directory / name
-    path.write_bytes(b"x" * size)
-    past = time.time() - 3600
-    os.utime(path, (past, past))
-    return path
 
 
 def test_dry_run_changes_nothing_and_reports_what_the_real_run_then_does(
@@ -120,7 +96,16 @@ def test_dry_run_changes_nothing_and_reports_what_the_real_run_then_does(
 
     runs = {r.job: r for r in CleanupRun.objects.all()}
     assert set(runs) == {"retention", "sweep"}
-    assert runs["retention"].counts == {"soft_deleted": 25, "events_expired": 7, "runs_expired": 0}
+    # The backlog step measures the next run (1h on): the 10 young events are past the TTL then.
+    assert runs["retention"].counts == {
+        "soft_deleted": 25,
+        "events_expired": 7,
+        "backlog_due_for_soft_delete": 0,
+        "backlog_due_for_purge": 0,
+        "backlog_events_past_ttl": 10,
+        "backlog_sessions_held": 0,
+        "runs_expired": 0,
+    }
     assert runs["sweep"].counts["deleted"] == 1
 
 

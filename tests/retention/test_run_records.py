@@ -57,8 +57,15 @@ def test_every_retention_run_is_recorded_with_its_counts() -> None:
         host_name(),
         "",
     )
-    assert first.counts == {"soft_deleted": 3, "events_expired": 2, "runs_expired": 0}
-    assert second.counts == {"soft_deleted": 0, "events_expired": 0, "runs_expired": 0}
+    # The backlog step measures the next run (12h on): seed_backlog's 10 young events are due.
+    backlog = {
+        "backlog_due_for_soft_delete": 0,
+        "backlog_due_for_purge": 0,
+        "backlog_events_past_ttl": 10,
+        "backlog_sessions_held": 0,
+    }
+    assert first.counts == {"soft_deleted": 3, "events_expired": 2, **backlog, "runs_expired": 0}
+    assert second.counts == {"soft_deleted": 0, "events_expired": 0, **backlog, "runs_expired": 0}
     assert first.finished_at >= first.started_at
     assert second.started_at >= first.finished_at
 

@@ -236,5 +236,16 @@ def test_retention_steps_all_use_the_runs_frozen_now() -> None:
     assert not AlertSession.all_objects.filter(pk=purged.pk).exists()
     assert AlertSession.all_objects.filter(pk=kept.pk).exists()
     record = CleanupRun.objects.get(started_at=frozen_now)
-    assert record.counts == {"soft_deleted": 1, "events_expired": 1, "purged": 1, "runs_expired": 1}
+    # The backlog is measured at frozen now + 12h: nothing due (at the real now, not_yet and
+    # future_event would be).
+    assert record.counts == {
+        "soft_deleted": 1,
+        "events_expired": 1,
+        "purged": 1,
+        "backlog_due_for_soft_delete": 0,
+        "backlog_due_for_purge": 0,
+        "backlog_events_past_ttl": 0,
+        "backlog_sessions_held": 0,
+        "runs_expired": 1,
+    }
     assert CleanupRun.objects.filter(started_at=frozen_now - timedelta(days=25)).exists()

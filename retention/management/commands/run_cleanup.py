@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from retention.heartbeat import Heartbeat
+from retention.listeners import CleanupListener
+from retention.metrics.server import MetricsUnavailable, start_metrics
 from retention.sidecar import run_sidecar
 from tarsy_project.management import StructuredCommand
 
@@ -27,6 +29,16 @@ class Command(StructuredCommand):
         )
         self.add_config_argument(parser)
 
+    def cleanup_listeners(self) -> list[CleanupListener]:
+        """Who is told about the jobs and their runs: the metrics, served when ``METRICS_PORT``
+        is set; a port that cannot be served ends the command at once."""
+        if settings.METRICS_PORT is None:
+            return []
+        try:
+            return [start_metrics(addr=settings.METRICS_ADDR, port=settings.METRICS_PORT)]
+        except MetricsUnavailable as exc:
+            raise CommandError(str(exc), returncode=1) from None
+
     def handle(self, *args: Any, **options: Any) -> None:
         config = self.load_tarsy_config(options)
         ok = run_sidecar(
@@ -34,6 +46,7 @@ class Command(StructuredCommand):
             once=options["once"],
             dry_run=options["dry_run"],
             heartbeat=Heartbeat(settings.TARSY_HEARTBEAT_FILE),
+            listeners=self.cleanup_listeners(),
         )
         if not ok:
             raise CommandError("one or more cleanup jobs failed", returncode=1)

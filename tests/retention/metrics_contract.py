@@ -1,0 +1,55 @@
+"""run_cleanup's Prometheus metrics as the tests hold them: names, types, labels, label values.
+
+The one list the metrics tests check the code against. The deploy tests check the alert rules
+(``deploy/kubernetes/components/monitoring``) against the same names and labels, so a rename
+here is a rename there. Labels stay low-cardinality (never a session id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Jobs and their steps, as the values of the `job` and `step` labels (a one-count step's name
+# is also its count key in the run's log line and record).
+JOB_STEPS: dict[str, tuple[str, ...]] = {
+    "retention": ("soft_deleted", "events_expired", "purged", "backlog", "runs_expired"),
+    "orphans": ("orphans_marked",),
+    "sweep": ("sweep",),
+}
+OUTCOMES = ("success", "failed", "interrupted")
+SWEEP_REASONS = ("retention", "pressure")
+
+LABEL_VALUES: dict[str, frozenset[str]] = {
+    "job": frozenset(JOB_STEPS),
+    "step": frozenset(step for steps in JOB_STEPS.values() for step in steps),
+    "outcome": frozenset(OUTCOMES),
+    "reason": frozenset(SWEEP_REASONS),
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    kind: str  # counter, gauge or histogram
+    labels: tuple[str, ...] = ()
+
+
+METRICS: dict[str, Metric] = {
+    "tarsy_ops_rows_changed_total": Metric("counter", ("job", "step")),
+    "tarsy_ops_sweep_files_deleted_total": Metric("counter", ("reason",)),
+    "tarsy_ops_sweep_bytes_freed_total": Metric("counter", ("reason",)),
+    "tarsy_ops_sweep_files_skipped_active_total": Metric("counter"),
+    "tarsy_ops_sweep_stale_active_files": Metric("gauge"),
+    "tarsy_ops_job_duration_seconds": Metric("histogram", ("job",)),
+    "tarsy_ops_job_runs_total": Metric("counter", ("job", "outcome")),
+    "tarsy_ops_job_last_success_timestamp_seconds": Metric("gauge", ("job",)),
+    "tarsy_ops_job_interval_seconds": Metric("gauge", ("job",)),
+    "tarsy_ops_step_errors_total": Metric("counter", ("job", "step")),
+    "tarsy_ops_step_consecutive_failures": Metric("gauge", ("job", "step")),
+    "tarsy_ops_backlog_sessions_due_for_soft_delete": Metric("gauge"),
+    "tarsy_ops_backlog_sessions_due_for_purge": Metric("gauge"),
+    "tarsy_ops_backlog_events_past_ttl": Metric("gauge"),
+    "tarsy_ops_sessions_held": Metric("gauge"),
+    "tarsy_ops_streaming_files": Metric("gauge"),
+    "tarsy_ops_streaming_bytes": Metric("gauge"),
+    "tarsy_ops_streaming_filesystem_free_ratio": Metric("gauge"),
+}
