@@ -16,8 +16,8 @@ import yaml
 from django.core.exceptions import ImproperlyConfigured
 
 from tarsy_project.settings import metrics_port
+from tests import metrics_contract as contract
 
-from . import metrics_contract as contract
 from .crd_shapes import is_operator_object, shape_errors
 from .support import (
     BASE,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.retention.metrics_contract import LABEL_VALUES, METRICS
+from tests.metrics_contract import LABEL_VALUES, METRICS
 
 HISTOGRAM_LABELS = {"le"}
 

@@ -18,8 +18,8 @@ from retention.models import CleanupRun
 from retention.registry import Job, Step, StepRun
 from retention.runner import JobRunner
 from tarsy_project.config import TarsyConfig
+from tests.metrics_contract import JOB_STEPS, METRICS
 from tests.retention.conftest import job_for, seed_backlog
-from tests.retention.metrics_contract import JOB_STEPS, METRICS
 from tests.retention.metrics_support import contract_violations, scrape_registry
 
 CONFIG = TarsyConfig()

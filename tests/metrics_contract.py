@@ -1,8 +1,9 @@
-"""run_cleanup's Prometheus metrics as the tests hold them: names, types, labels, label values.
+"""run_cleanup's Prometheus metrics and alerts: the one list the tests hold of them.
 
-The one list the metrics tests check the code against. The deploy tests check the alert rules
-(``deploy/kubernetes/components/monitoring``) against the same names and labels, so a rename
-here is a rename there. Labels stay low-cardinality (never a session id).
+The metrics tests (tests/retention) check that the code exports exactly these names, types,
+labels and label values; the deploy tests check that the alert rules
+(``deploy/kubernetes/components/monitoring``) use only these and define the alerts below. A
+rename here is a rename in both. Labels stay low-cardinality (never a session id).
 """
 
 from __future__ import annotations
@@ -53,3 +54,31 @@ METRICS: dict[str, Metric] = {
     "tarsy_ops_streaming_bytes": Metric("gauge"),
     "tarsy_ops_streaming_filesystem_free_ratio": Metric("gauge"),
 }
+
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+# Alerts of the PrometheusRule: these must exist; OPTIONAL_ALERTS may.
+ALERTS = frozenset(
+    {
+        "TarsyOpsRetentionNotSucceeding",
+        "TarsyOpsStepFailing",
+        "TarsyOpsStaleActiveStreamingFiles",
+        "TarsyOpsStreamingDirectoryGrowing",
+    }
+)
+OPTIONAL_ALERTS = frozenset({"TarsyOpsMetricsAbsent"})
+
+
+def series_names(name: str) -> set[str]:
+    """The series names a metric is queried by (a histogram's buckets, sum and count)."""
+    if METRICS[name].kind == "histogram":
+        return {name + suffix for suffix in HISTOGRAM_SUFFIXES}
+    return {name}
+
+
+def metric_of_series(series: str) -> str | None:
+    """The contract metric a series name belongs to, or None."""
+    for name in METRICS:
+        if series in series_names(name):
+            return name
+    return None
