@@ -14,9 +14,11 @@ def latest_runs() -> list[CleanupRun]:
     """The most recent run of each job on each host, newest first, in one query.
 
     The (job, host) pairs are walked as a loose index scan over ``cleanup_runs_last_idx``: a
-    recursive query jumps from one pair to the next, then takes each pair's newest run, so it
-    reads a few index entries per pair however many runs each pair has (a ``GROUP BY`` or
-    ``DISTINCT ON`` reads every row: seconds on a year of sweep records).
+    recursive query jumps from one pair to the next (the next host of the job, else the first
+    host of the next job: two index seeks, where SQLite would scan on a row-value comparison),
+    then takes each pair's newest run. It reads a few index entries per pair however many runs
+    each pair has (a ``GROUP BY`` or ``DISTINCT ON`` reads every row: seconds on a year of sweep
+    records).
     """
     return list(
         CleanupRun.objects.filter(pk__in=RawSQL(_LATEST_RUN_IDS, ())).order_by("-started_at")
@@ -30,10 +32,16 @@ WITH RECURSIVE pairs(job, host) AS (
         SELECT job, host FROM {_TABLE} ORDER BY job, host LIMIT 1
     ) AS first_pair
     UNION ALL
-    SELECT next_run.job, next_run.host FROM pairs JOIN {_TABLE} AS next_run ON next_run.id = (
-        SELECT run.id FROM {_TABLE} AS run
-        WHERE (run.job, run.host) > (pairs.job, pairs.host)
-        ORDER BY run.job, run.host LIMIT 1
+    SELECT next_run.job, next_run.host
+    FROM pairs JOIN {_TABLE} AS next_run ON next_run.id = COALESCE(
+        (
+            SELECT run.id FROM {_TABLE} AS run
+            WHERE run.job = pairs.job AND run.host > pairs.host ORDER BY run.host LIMIT 1
+        ),
+        (
+            SELECT run.id FROM {_TABLE} AS run
+            WHERE run.job > pairs.job ORDER BY run.job, run.host LIMIT 1
+        )
     )
 )
 SELECT (

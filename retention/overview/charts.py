@@ -43,6 +43,8 @@ THEMES: dict[str, Style] = {
     ),
 }
 WIDTH, HEIGHT = 800, 320
+LEGEND_COLUMNS = 3
+MARGIN = 20  # pygal's default
 
 
 def render_chart(name: str, activity: Activity, theme: str) -> str:
@@ -50,7 +52,19 @@ def render_chart(name: str, activity: Activity, theme: str) -> str:
     spec = CHARTS[name]
     chart = spec.draw(activity, _config(THEMES[theme], activity, empty=spec.empty))
     chart.add_xml_filter(_scriptless(title=spec.title))
+    row = 1.5 * max(chart.config.legend_box_size, chart.config.style.legend_font_size)
+    chart.margin_bottom = MARGIN + _missing_legend_rows(len(chart.raw_series)) * row
     return chart.render(is_unicode=True)
+
+
+def _missing_legend_rows(series: int) -> int:
+    """The legend rows at the bottom that pygal leaves no room for.
+
+    pygal 3 makes room for ``series // columns`` rows, one short whenever the columns do not
+    divide the series (the last row then overflows the image). A row is 1.5 times the taller
+    of the legend's box and font, as pygal counts it.
+    """
+    return math.ceil(series / LEGEND_COLUMNS) - series // LEGEND_COLUMNS
 
 
 def _config(style: Style, activity: Activity, *, empty: str) -> dict:
@@ -62,14 +76,14 @@ def _config(style: Style, activity: Activity, *, empty: str) -> dict:
         "width": WIDTH,
         "height": HEIGHT,
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": 3,
+        "legend_at_bottom_columns": LEGEND_COLUMNS,
         "no_data_text": empty,
         "no_data_font_size": 24,
-        "legend_font_size": 13,
         "x_labels": [f"{day:%m-%d}" for day in activity.days],
         "x_labels_major_every": 5,
         "show_minor_x_labels": False,
         "truncate_legend": -1,
+        "truncate_label": -1,
     }
 
 
@@ -128,11 +142,29 @@ def failures_chart(activity: Activity, config: dict) -> pygal.Graph:
 def durations_chart(activity: Activity, config: dict) -> pygal.Graph:
     """Average and longest run per job and day, on a log scale (sweeps take milliseconds,
     retention runs seconds to minutes)."""
-    chart = pygal.Line(logarithmic=True, value_formatter=format_seconds, **config)
-    for job in activity.jobs:
-        for value, label in (("avg_duration", "average"), ("max_duration", "longest")):
-            chart.add(f"{job} {label}", [_seconds(d) for d in activity.per_day(job, value)])
+    series = {
+        f"{job} {label}": [_seconds(d) for d in activity.per_day(job, value)]
+        for job in activity.jobs
+        for value, label in (("avg_duration", "average"), ("max_duration", "longest"))
+    }
+    seconds = [v for values in series.values() for v in values if v is not None]
+    if not seconds:
+        return pygal.Line(**config)  # no series: pygal writes the "empty" text
+    chart = pygal.Line(
+        logarithmic=True,
+        value_formatter=format_seconds,
+        y_labels=decade_ticks(min(seconds), max(seconds)),
+        **config,
+    )
+    for label, values in series.items():
+        chart.add(label, values)
     return chart
+
+
+def decade_ticks(low: float, high: float) -> list[float]:
+    """Powers of ten from just below ``low`` to just above ``high``: a log axis's ticks."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    return [10.0**exponent for exponent in range(first, max(last, first + 1) + 1)]
 
 
 def _seconds(duration: object) -> float | None:
@@ -143,11 +175,12 @@ def _seconds(duration: object) -> float | None:
 
 
 def format_seconds(seconds: float) -> str:
+    """A duration in the unit that reads best: ``40 ms``, ``3.5 s``, ``16.7 min``."""
     if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
+        return f"{seconds * 1000:.3g} ms"
     if seconds < 120:
-        return f"{seconds:.1f} s"
-    return f"{seconds / 60:.1f} min"
+        return f"{seconds:.3g} s"
+    return f"{seconds / 60:.3g} min"
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, BigIntegerField, Count, F, Max, Q, Sum
+from django.db.models import Avg, BigIntegerField, Count, Max, Q, Sum
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from retention.models import CleanupRun
 from retention.overview.counts import BACKLOG, BACKLOG_JOB, CLEANED
+from retention.overview.expressions import Day, SecondsBetween
 
 DAYS = 30
 
@@ -75,7 +76,7 @@ def daily_activity(*, today: date, days: int = DAYS) -> Activity:
     """Each job's runs, failures, durations and cleaned counts per day, ``today`` included."""
     first = today - timedelta(days=days - 1)
     since = timezone.make_aware(datetime.combine(first, time.min))
-    duration = F("finished_at") - F("started_at")
+    duration = SecondsBetween("started_at", "finished_at")
     sums = {
         f"cleaned_{count.key}": Sum(
             Cast(KT(f"counts__{count.key}"), BigIntegerField()), filter=Q(job=count.job)
@@ -84,7 +85,7 @@ def daily_activity(*, today: date, days: int = DAYS) -> Activity:
     }
     rows = (
         CleanupRun.objects.filter(started_at__gte=since)
-        .annotate(day=TruncDate("started_at"))
+        .annotate(day=Day("started_at"))
         .values("day", "job")
         .annotate(
             runs=Count("id"),
@@ -108,10 +109,16 @@ def _job_day(row: dict) -> JobDay:
         job=row["job"],
         runs=row["runs"],
         failed=row["failed"],
-        avg_duration=row["avg_duration"],
-        max_duration=row["max_duration"],
+        avg_duration=_duration(row["avg_duration"]),
+        max_duration=_duration(row["max_duration"]),
         cleaned=cleaned,
     )
+
+
+def _duration(seconds: float) -> timedelta:
+    """To the millisecond: what a run record's duration is shown to, and what floating-point
+    seconds keep exactly."""
+    return timedelta(milliseconds=round(seconds * 1000))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         "title": "Retention overview",
         "opts": CleanupRun._meta,
         "backlog": selectors.latest_backlog(),
-        "latest_runs": latest_runs(),
+        "latest_runs": [(run, format_seconds(run.duration_ms / 1000)) for run in latest_runs()],
         "cleaned_totals": [(count, activity.total(count.job, count.key)) for count in CLEANED],
         "job_totals": [_job_totals(activity, job) for job in activity.jobs],
         "days": len(activity.days),

@@ -232,7 +232,7 @@ def test_the_page_shows_the_totals_of_the_records(viewer: Client, history) -> No
 
 def test_the_page_lists_the_last_run_of_each_job_on_each_host(viewer: Client, history) -> None:
     response = viewer.get(PAGE)
-    shown = response.context["latest_runs"]
+    shown = [run for run, _ in response.context["latest_runs"]]
     newest: dict[tuple[str, str], CleanupRun] = {}
     for run in CleanupRun.objects.order_by("started_at"):
         newest[(run.job, run.host)] = run
@@ -241,6 +241,8 @@ def test_the_page_lists_the_last_run_of_each_job_on_each_host(viewer: Client, hi
     html = response.content.decode()
     for run in shown:
         assert reverse("admin:retention_cleanuprun_change", args=[run.pk]) in html
+    durations = [duration for _, duration in response.context["latest_runs"]]
+    assert "40 ms" in durations and any(d.endswith(" s") for d in durations), durations
 
 
 def test_latest_runs_breaks_a_tie_by_the_later_finish() -> None:
