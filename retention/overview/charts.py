@@ -18,27 +18,35 @@ import pygal
 from pygal.style import Style
 
 from retention.overview.counts import Unit, cleaned
-from retention.overview.selectors import Activity
+from retention.overview.selectors import DAYS, Activity
 
 FONT = '"Segoe UI", system-ui, Roboto, "Helvetica Neue", Arial, sans-serif'
-# Okabe-Ito, colour-blind safe; the dark theme's are lightened to read on a dark page.
-THEMES: dict[str, Style] = {
-    "light": Style(
+
+
+def _theme(*, text: str, grid: str, colors: tuple[str, ...]) -> Style:
+    """A pygal style on a transparent background: the admin page's own shows through."""
+    return Style(
         background="transparent",
         plot_background="transparent",
-        foreground="#333333",
-        foreground_strong="#333333",
-        foreground_subtle="#cccccc",
+        foreground=text,
+        foreground_strong=text,
+        foreground_subtle=grid,
         font_family=FONT,
+        colors=colors,
+    )
+
+
+# Text and grid in the admin's colours; series in Okabe-Ito's colour-blind safe palette,
+# lightened for the dark theme.
+THEMES: dict[str, Style] = {
+    "light": _theme(
+        text="#333333",
+        grid="#cccccc",
         colors=("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"),
     ),
-    "dark": Style(
-        background="transparent",
-        plot_background="transparent",
-        foreground="#eeeeee",
-        foreground_strong="#eeeeee",
-        foreground_subtle="#555555",
-        font_family=FONT,
+    "dark": _theme(
+        text="#eeeeee",
+        grid="#555555",
         colors=("#56B4E9", "#F0B030", "#2FBF8F", "#E08CC0", "#FF7F3F", "#9AD0F0"),
     ),
 }
@@ -203,28 +211,28 @@ CHARTS: dict[str, Chart] = {
             "Rows cleaned per day, by step",
             "Stacked bars: sessions soft-deleted, events expired, sessions purged, run records "
             "expired and sessions marked orphaned, per day.",
-            "Nothing cleaned in the last 30 days",
+            f"Nothing cleaned in the last {DAYS} days",
             cleaned_chart(Unit.ROWS),
         ),
         Chart(
             "files",
             "Streaming files deleted per day",
             "Stacked bars: streaming log files deleted for age and under disk pressure, per day.",
-            "No files deleted in the last 30 days",
+            f"No files deleted in the last {DAYS} days",
             cleaned_chart(Unit.FILES),
         ),
         Chart(
             "durations",
             "Run durations per day (log scale)",
             "Lines: the average and the longest run of each job, per day.",
-            "No runs in the last 30 days",
+            f"No runs in the last {DAYS} days",
             durations_chart,
         ),
         Chart(
             "failures",
             "Failed runs per day, by job",
             "Stacked bars: the runs of each job that failed, per day.",
-            "No failed runs in the last 30 days",
+            f"No failed runs in the last {DAYS} days",
             failures_chart,
         ),
     )

@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.db import connection
+from django.db.models.functions import TruncDate
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -24,6 +25,7 @@ from django.utils.csp import CSP
 from retention.models import CleanupRun
 from retention.overview.charts import CHARTS, THEMES, integer_ticks
 from retention.overview.counts import CLEANED, Unit, cleaned
+from retention.overview.expressions import Day, SecondsBetween
 from retention.overview.selectors import DAYS, daily_activity
 from retention.selectors import latest_runs
 
@@ -434,3 +436,26 @@ def test_under_a_strict_policy_charts_carry_their_own(viewer: Client, settings, 
     assert "<script>" not in html and " style=" not in html
     chart = viewer.get(chart_url("rows"))
     assert chart["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+
+
+# --- the SQL expressions --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/New_York"])
+def test_day_is_truncdate_in_any_time_zone(zone) -> None:
+    """``Day`` takes a shortcut on SQLite in UTC; in every zone it agrees with ``TruncDate``."""
+    midnight = timezone.make_aware(datetime(2026, 3, 10), timezone.get_fixed_timezone(0))
+    for offset in (-1, 0, 1, 60 * 14, 60 * 20):
+        record("sweep", midnight + timedelta(minutes=offset, microseconds=offset % 7))
+    with timezone.override(zone):
+        days = CleanupRun.objects.annotate(day=Day("started_at"), truncated=TruncDate("started_at"))
+        pairs = list(days.values_list("day", "truncated"))
+    assert pairs and all(day == truncated for day, truncated in pairs), pairs
+    assert len({day for day, _ in pairs}) == 2
+
+
+def test_seconds_between_is_the_duration_to_the_millisecond() -> None:
+    record("sweep", timezone.now(), seconds=0.040)
+    record("sweep", timezone.now(), seconds=3725.5)
+    seconds = CleanupRun.objects.annotate(s=SecondsBetween("started_at", "finished_at"))
+    assert sorted(round(s, 3) for s in seconds.values_list("s", flat=True)) == [0.04, 3725.5]
