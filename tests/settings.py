@@ -5,7 +5,13 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
 from tarsy_project.settings import *  # noqa: F403
-from tarsy_project.settings import BASE_DIR, DATABASES
+from tarsy_project.settings import BASE_DIR, DATABASES, MIDDLEWARE
+
+# Django's CSP middleware sends no header while SECURE_CSP is empty (its default): the tests
+# that check a policy set one (a strict one for the retention overview).
+CSP_MIDDLEWARE = "django.middleware.csp.ContentSecurityPolicyMiddleware"
+if CSP_MIDDLEWARE not in MIDDLEWARE:
+    MIDDLEWARE = [*MIDDLEWARE, CSP_MIDDLEWARE]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that `manage.py` subprocesses started by tests see the same data;
