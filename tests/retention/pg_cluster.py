@@ -123,23 +123,22 @@ class Cluster:
         with SIGCONT on the way out."""
         pids = self.processes()
         try:
-            for pid in pids:
-                os.kill(pid, signal.SIGSTOP)
+            self._signal(pids, signal.SIGSTOP)
             yield
         finally:
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGCONT)
-                except ProcessLookupError:
-                    pass  # gone meanwhile
+            self._signal(pids, signal.SIGCONT)
+
+    @staticmethod
+    def _signal(pids: list[int], signum: int) -> None:
+        for pid in pids:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass  # a backend that ended meanwhile (a finished psql session)
 
     def remove(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            for pid in self.processes():
-                try:
-                    os.kill(pid, signal.SIGCONT)  # a frozen server cannot stop
-                except ProcessLookupError:
-                    pass
+            self._signal(self.processes(), signal.SIGCONT)  # a frozen server cannot stop
             try:
                 self.stop("immediate")
             except subprocess.CalledProcessError:
