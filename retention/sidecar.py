@@ -1,17 +1,23 @@
-"""``run_cleanup`` as a process: stop on SIGTERM/SIGINT, say what it runs, once or forever."""
+"""``run_cleanup`` as a process: its signals, what it says it runs, once or forever.
+
+SIGTERM and SIGINT stop it: the current batch finishes, nothing new starts, and it exits 0
+within five seconds even when the database does not answer (:mod:`retention.loop`).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterable
 from types import FrameType
+from typing import NoReturn
 
 from retention.heartbeat import Heartbeat
 from retention.listeners import CleanupListener, Listeners
 from retention.loop import CleanupLoop
-from retention.registry import registry
+from retention.registry import Job, registry
 from retention.services import host_name
 from tarsy_project.config import TarsyConfig, config_as_dict
 
@@ -45,7 +51,37 @@ def run_sidecar(
     stop_on_signals(stop)
     jobs = registry.build_jobs(config)
     told = Listeners(listeners)
-    loop = CleanupLoop(jobs, dry_run=dry_run, stop=stop, heartbeat=heartbeat, listeners=told)
+    loop = CleanupLoop(
+        jobs,
+        dry_run=dry_run,
+        stop=stop,
+        heartbeat=heartbeat,
+        listeners=told,
+    )
+    log_start(config, jobs, once=once, dry_run=dry_run)
+    told.jobs_configured(config, jobs)
+    if once:
+        ok = loop.run_once()
+        log.info("cleanup finished", extra={"ok": ok, **abandoned(loop)})
+    else:
+        loop.run_forever()
+        ok = True
+        log.info("cleanup stopped", extra=abandoned(loop))
+    if loop.abandoned:
+        exit_now(0 if ok else 1)
+    return ok
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process at once, past a job thread stuck in a call that nothing could break:
+    the interpreter's orderly shutdown might wait on it (on locks it holds) for ever. Nothing
+    is lost: every log line was flushed as it was written, and the only open connection is the
+    stuck thread's."""
+    os._exit(code)
+
+
+def log_start(config: TarsyConfig, jobs: list[Job], *, once: bool, dry_run: bool) -> None:
+    """The first line: where, how, which jobs, and the effective configuration."""
     log.info(
         "cleanup starting",
         extra={
@@ -56,11 +92,8 @@ def run_sidecar(
             "config": config_as_dict(config),
         },
     )
-    told.jobs_configured(config, jobs)
-    if once:
-        ok = loop.run_once()
-        log.info("cleanup finished", extra={"ok": ok})
-        return ok
-    loop.run_forever()
-    log.info("cleanup stopped")
-    return True
+
+
+def abandoned(loop: CleanupLoop) -> dict[str, list[str]]:
+    """The ``abandoned`` field of the last line: jobs still running when the loop returned."""
+    return {"abandoned": loop.abandoned} if loop.abandoned else {}

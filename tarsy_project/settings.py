@@ -32,7 +32,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     # Only when the proxy in front always sets X-Forwarded-Proto itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Path to tarsy.yaml; absent means every default of DESIGN §3.
+# Path to tarsy.yaml; absent means every default (the README lists them).
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
 
 # Touched by run_cleanup at every wake-up; `cleanup_status --liveness` checks only its age.
@@ -55,6 +55,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command", "PRAGMA journal_mode=WAL;"
     )
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # A transaction takes the write lock when it begins, so one that reads before it writes
+    # waits its turn (``timeout``) instead of failing at once with "database is locked" when
+    # another connection wrote meanwhile (run_cleanup's jobs write side by side).
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+
+# PostgreSQL: client-side bounds, so that an unreachable server cannot hang a process. A
+# connection attempt gives up after 10 s; keepalives and the TCP user timeout notice a peer
+# that vanished (about a minute). A server that is frozen but whose kernel still answers is
+# noticed by neither: run_cleanup's watchdog covers that (retention/watchdog.py). A value in
+# DATABASE_URL's query string wins.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    for _option, _value in {
+        "connect_timeout": 10,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 60000,  # milliseconds
+    }.items():
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(_option, _value)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
