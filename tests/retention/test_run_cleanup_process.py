@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -332,3 +333,33 @@ def test_four_pods_at_once_change_every_eligible_row_exactly_once(
     assert Event.objects.count() == backlog.young_events
     hosts = set(CleanupRun.objects.filter(job="retention").values_list("host", flat=True))
     assert hosts == {f"pod-{i}" for i in range(4)}
+
+
+@requires_postgresql
+def test_sighup_during_a_single_pass_is_ignored_with_a_log_line(
+    manage_py: list[str],
+    cleanup_env: dict[str, str],
+    tmp_path: Path,
+    sweep_dir: Path,
+    slow_rows: None,
+) -> None:
+    batch = 20
+    backlog = seed_backlog(old_sessions=4 * batch)
+    config = write_config(tmp_path, sweep_dir=sweep_dir, batch_size=batch)
+    argv = [*manage_py, "run_cleanup", "--once", "--config", str(config)]
+    process, log = start(argv, cleanup_env, REPO)
+    try:
+        deadline = time.monotonic() + 30
+        while not batch_in_flight():
+            assert time.monotonic() < deadline and process.poll() is None, log.text()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGHUP)
+        code = process.wait(60)
+    finally:
+        kill_quietly(process)
+    log.finish()
+    assert code == 0, log.text()
+    ignored = [r for r in log.records if r["message"].startswith("SIGHUP ignored")]
+    assert len(ignored) == 1, log.text()
+    assert log.job_runs("retention")[-1]["outcome"] == "success"
+    assert deleted_count() == backlog.old_sessions

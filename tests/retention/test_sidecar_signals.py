@@ -1,13 +1,14 @@
-"""``run_cleanup`` as a real process: the heartbeat keeps its interval while a job works for
-longer than that."""
+"""``run_cleanup`` as a real process: SIGHUP reloads its configuration, and the heartbeat keeps
+its interval while a job works for longer than that."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,10 @@ import pytest
 from retention.loop import MAX_WAIT
 from tests.retention.conftest import (
     REPO,
+    LogRecord,
+    ProcessLog,
     kill_quietly,
+    run_line,
     start,
     stop_and_wait,
     write_config,
@@ -24,8 +28,55 @@ from tests.retention.conftest import (
 pytestmark = pytest.mark.slow
 
 
-FILES = 200_000  # a sweep of them takes several times MAX_WAIT
-SLACK = 1.5  # seconds a wake-up may come late on a busy machine
+def message(text: str) -> Callable[[LogRecord], bool]:
+    return lambda r: r["message"].startswith(text)
+
+
+def retention_runs_after(log: ProcessLog, index: int, count: int) -> int:
+    """Wait for ``count`` retention runs after record ``index``; the index of the last."""
+    for _ in range(count):
+        index = log.wait_for(run_line("retention", "success"), timeout=20, after=index + 1)
+    return index
+
+
+def test_sighup_reloads_the_configuration_and_keeps_it_when_the_new_file_is_bad(
+    manage_py: list[str], cleanup_env: dict[str, str], tmp_path: Path, sweep_dir: Path
+) -> None:
+    config = write_config(tmp_path, sweep_dir=sweep_dir, cleanup_interval="1h")
+    process, log = start([*manage_py, "run_cleanup", "--config", str(config)], cleanup_env, REPO)
+    try:
+        first = log.wait_for(run_line("retention", "success"), timeout=60)
+        write_config(tmp_path, sweep_dir=sweep_dir, cleanup_interval="1s", batch_size=7)
+        process.send_signal(signal.SIGHUP)
+        reloaded = log.wait_for(message("configuration reloaded"), timeout=20, after=first)
+        record: LogRecord = log.records[reloaded]
+        assert record["config"]["retention"]["cleanup_interval"] == "1s"
+        assert record["config"]["retention"]["batch_size"] == 7
+        assert record["jobs"] == ["retention", "sweep"]
+        # The new interval applies: retention, due in an hour before, now runs every second.
+        after_reload = retention_runs_after(log, reloaded, 2)
+
+        config.write_text(config.read_text().replace("1s", "7d"), encoding="utf-8")
+        process.send_signal(signal.SIGHUP)
+        refused = log.wait_for(message("configuration reload failed"), timeout=20)
+        assert refused > after_reload
+        error = log.records[refused]
+        assert error["level"] == "ERROR"
+        assert "system.retention.cleanup_interval" in error["error"] and "'7d'" in error["error"]
+        # The configuration it had goes on: still every second, and the process is alive.
+        retention_runs_after(log, refused, 2)
+        assert process.poll() is None
+        code, took = stop_and_wait(process)
+    finally:
+        kill_quietly(process)
+    log.finish()
+    assert code == 0, log.text()
+    assert took < 5
+    assert log.records[-1]["message"] == "cleanup stopped"
+
+
+FILES = 300_000  # a sweep of them takes several times MAX_WAIT
+SLACK = 1.0  # seconds a wake-up may come late on a busy machine
 
 
 @pytest.fixture
