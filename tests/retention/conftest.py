@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -232,6 +233,41 @@ def kill_quietly(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def running(
+    argv: list[str], env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], ProcessLog]]:
+    """A process started in the repository with its stderr read live; killed if it still runs
+    on the way out, and its log read to the end."""
+    process, log = start(argv, env, REPO)
+    try:
+        yield process, log
+    finally:
+        kill_quietly(process)
+        log.finish()
+
+
+def stop_within_5s(process: subprocess.Popen[str], log: ProcessLog) -> None:
+    """SIGTERM ``process``: it must exit 0 within five seconds."""
+    code, took = stop_and_wait(process)
+    assert code == 0, log.text()
+    assert took < 5, log.text()
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    process: subprocess.Popen[str],
+    log: ProcessLog,
+    *,
+    timeout: float = 30,
+) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` or if the process ended."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline and process.poll() is None, log.text()
+        time.sleep(0.05)
 
 
 @pytest.fixture

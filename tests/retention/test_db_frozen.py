@@ -15,12 +15,11 @@ import pytest
 
 from retention.loop import MAX_WAIT
 from tests.retention.conftest import (
-    REPO,
-    kill_quietly,
     requires_postgresql,
     run_line,
-    start,
-    stop_and_wait,
+    running,
+    stop_within_5s,
+    wait_until,
     write_config,
 )
 from tests.retention.pg_cluster import Cluster
@@ -66,12 +65,10 @@ def test_a_frozen_database_holds_neither_the_sweep_nor_the_heartbeat_nor_sigterm
     sweep_dir.mkdir()
     config = write_config(tmp_path, sweep_dir=sweep_dir, sweep_interval=1, batch_size=20)
     heartbeat = Path(cluster_env["TARSY_HEARTBEAT_FILE"])
-    process, log = start([*manage_py, "run_cleanup", "--config", str(config)], cluster_env, REPO)
-    try:
-        deadline = time.monotonic() + 60
-        while not batch_in_flight(cluster):  # retention is waiting for the server's answer
-            assert time.monotonic() < deadline and process.poll() is None, log.text()
-            time.sleep(0.05)
+    argv = [*manage_py, "run_cleanup", "--config", str(config)]
+    with running(argv, cluster_env) as (process, log):
+        # Freeze while retention waits for the server's answer to a batch.
+        wait_until(lambda: batch_in_flight(cluster), process, log, timeout=60)
         with cluster.frozen():
             frozen_at = len(log.records)
             time.sleep(FROZEN_FOR)
@@ -81,13 +78,7 @@ def test_a_frozen_database_holds_neither_the_sweep_nor_the_heartbeat_nor_sigterm
             # ... retention is still waiting (no run line), and the heartbeat stayed fresh.
             assert log.job_runs("retention") == [], log.text()
             assert heartbeat_age(heartbeat) < MAX_WAIT + 1.5
-            assert process.poll() is None
-            code, took = stop_and_wait(process)
-    finally:
-        kill_quietly(process)
-    log.finish()
-    assert code == 0, log.text()
-    assert took < 5, log.text()
+            stop_within_5s(process, log)
     # The run waiting on the frozen server was abandoned, and the process said so.
     assert log.records[-1]["message"] == "cleanup stopped", log.text()
     assert log.records[-1]["abandoned"] == ["retention"]

@@ -12,18 +12,15 @@ from pathlib import Path
 import pytest
 
 from tests.retention.conftest import (
-    kill_quietly,
     requires_postgresql,
     run_line,
-    start,
-    stop_and_wait,
+    running,
+    stop_within_5s,
     write_config,
 )
 from tests.retention.pg_cluster import Cluster
 
 pytestmark = [pytest.mark.slow, requires_postgresql]
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_loop_survives_a_database_restart_and_reconnects(
@@ -33,8 +30,8 @@ def test_loop_survives_a_database_restart_and_reconnects(
     sweep_dir = tmp_path / "streaming"
     config = write_config(tmp_path, sweep_dir=sweep_dir, cleanup_interval="1s", sweep_interval=60)
 
-    process, log = start([*manage_py, "run_cleanup", "--config", str(config)], env, REPO)
-    try:
+    argv = [*manage_py, "run_cleanup", "--config", str(config)]
+    with running(argv, env) as (process, log):
         log.wait_for(run_line("retention", "success"), timeout=60)
         cluster.stop()
         failed = log.wait_for(run_line("retention", "failed"), timeout=30)
@@ -49,12 +46,7 @@ def test_loop_survives_a_database_restart_and_reconnects(
         assert process.poll() is None, log.text()
         # The run after the recovery was recorded in the restarted database.
         log.wait_for(run_line("retention", "success"), timeout=30, after=recovered + 1)
-        code, took = stop_and_wait(process)
-    finally:
-        kill_quietly(process)
-    log.finish()
-    assert code == 0, log.text()
-    assert took < 5
+        stop_within_5s(process, log)
     assert any(r["message"] == "cleanup stopped" for r in log.records)
     recorded = cluster.psql(
         "SELECT outcome, count(*) FROM cleanup_runs WHERE job = 'retention' "

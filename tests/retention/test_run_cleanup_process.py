@@ -25,9 +25,12 @@ from tests.retention.conftest import (
     kill_quietly,
     requires_postgresql,
     run_line,
+    running,
     seed_backlog,
     start,
     stop_and_wait,
+    stop_within_5s,
+    wait_until,
     write_config,
 )
 
@@ -235,21 +238,12 @@ def test_sigterm_during_a_long_batch_keeps_whole_batches_and_a_next_run_finishes
     batch = 20
     backlog = seed_backlog(old_sessions=8 * batch)
     config = write_config(tmp_path, sweep_dir=sweep_dir, batch_size=batch)
-    process, log = start([*manage_py, "run_cleanup", "--config", str(config)], cleanup_env, REPO)
-    try:
-        deadline = time.monotonic() + 30
+    argv = [*manage_py, "run_cleanup", "--config", str(config)]
+    with running(argv, cleanup_env) as (process, log):
         # Wait until at least one batch is committed and the next one is running.
-        while not (deleted_count() >= batch and batch_in_flight()):
-            assert time.monotonic() < deadline, log.text()
-            assert process.poll() is None, log.text()
-            time.sleep(0.05)
+        wait_until(lambda: deleted_count() >= batch and batch_in_flight(), process, log)
         committed_before_signal = deleted_count()
-        code, took = stop_and_wait(process)
-    finally:
-        kill_quietly(process)
-    log.finish()
-    assert code == 0, log.text()
-    assert took < 5
+        stop_within_5s(process, log)
 
     line = log.job_runs("retention")[-1]
     assert line["outcome"] == "interrupted"
@@ -347,18 +341,10 @@ def test_sighup_during_a_single_pass_is_ignored_with_a_log_line(
     backlog = seed_backlog(old_sessions=4 * batch)
     config = write_config(tmp_path, sweep_dir=sweep_dir, batch_size=batch)
     argv = [*manage_py, "run_cleanup", "--once", "--config", str(config)]
-    process, log = start(argv, cleanup_env, REPO)
-    try:
-        deadline = time.monotonic() + 30
-        while not batch_in_flight():
-            assert time.monotonic() < deadline and process.poll() is None, log.text()
-            time.sleep(0.05)
+    with running(argv, cleanup_env) as (process, log):
+        wait_until(batch_in_flight, process, log)
         process.send_signal(signal.SIGHUP)
-        code = process.wait(60)
-    finally:
-        kill_quietly(process)
-    log.finish()
-    assert code == 0, log.text()
+        assert process.wait(60) == 0, log.text()
     ignored = [r for r in log.records if r["message"].startswith("SIGHUP ignored")]
     assert len(ignored) == 1, log.text()
     assert log.job_runs("retention")[-1]["outcome"] == "success"

@@ -9,19 +9,19 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
 from retention.loop import MAX_WAIT
 from tests.retention.conftest import (
-    REPO,
     LogRecord,
     ProcessLog,
-    kill_quietly,
     run_line,
-    start,
-    stop_and_wait,
+    running,
+    stop_within_5s,
+    wait_until,
     write_config,
 )
 
@@ -43,8 +43,8 @@ def test_sighup_reloads_the_configuration_and_keeps_it_when_the_new_file_is_bad(
     manage_py: list[str], cleanup_env: dict[str, str], tmp_path: Path, sweep_dir: Path
 ) -> None:
     config = write_config(tmp_path, sweep_dir=sweep_dir, cleanup_interval="1h")
-    process, log = start([*manage_py, "run_cleanup", "--config", str(config)], cleanup_env, REPO)
-    try:
+    argv = [*manage_py, "run_cleanup", "--config", str(config)]
+    with running(argv, cleanup_env) as (process, log):
         first = log.wait_for(run_line("retention", "success"), timeout=60)
         write_config(tmp_path, sweep_dir=sweep_dir, cleanup_interval="1s", batch_size=7)
         process.send_signal(signal.SIGHUP)
@@ -66,12 +66,7 @@ def test_sighup_reloads_the_configuration_and_keeps_it_when_the_new_file_is_bad(
         # The configuration it had goes on: still every second, and the process is alive.
         retention_runs_after(log, refused, 2)
         assert process.poll() is None
-        code, took = stop_and_wait(process)
-    finally:
-        kill_quietly(process)
-    log.finish()
-    assert code == 0, log.text()
-    assert took < 5
+        stop_within_5s(process, log)
     assert log.records[-1]["message"] == "cleanup stopped"
 
 
@@ -99,26 +94,21 @@ def test_the_heartbeat_keeps_its_interval_during_a_sweep_longer_than_it(
         os.close(os.open(sweep_dir / f"s-{index}.log", os.O_CREAT | os.O_WRONLY, 0o644))
     config = write_config(tmp_path, sweep_dir=sweep_dir, file_retention_minutes=0)
     heartbeat = Path(cleanup_env["TARSY_HEARTBEAT_FILE"])
-    process, log = start([*manage_py, "run_cleanup", "--config", str(config)], cleanup_env, REPO)
     beats: list[float] = []  # when the test saw the heartbeat's mtime change
-    seen = None
-    try:
-        deadline = time.monotonic() + 180
-        while not log.job_runs("sweep"):
-            assert time.monotonic() < deadline and process.poll() is None, log.text()
-            try:
-                mtime = heartbeat.stat().st_mtime_ns
-            except FileNotFoundError:
-                mtime = None
-            if mtime is not None and mtime != seen:
-                seen = mtime
+    seen: list[int] = []
+
+    def swept_while_watching_beats() -> bool:
+        with suppress(FileNotFoundError):
+            mtime = heartbeat.stat().st_mtime_ns
+            if mtime not in seen[-1:]:
+                seen.append(mtime)
                 beats.append(time.monotonic())
-            time.sleep(0.02)
-        code, _ = stop_and_wait(process)
-    finally:
-        kill_quietly(process)
-    log.finish()
-    assert code == 0, log.text()
+        return bool(log.job_runs("sweep"))
+
+    argv = [*manage_py, "run_cleanup", "--config", str(config)]
+    with running(argv, cleanup_env) as (process, log):
+        wait_until(swept_while_watching_beats, process, log, timeout=180)
+        stop_within_5s(process, log)
     (sweep,) = log.job_runs("sweep")
     assert sweep["deleted"] == FILES
     # The sweep lasted longer than the gap allowed below (else this test would prove nothing:
