@@ -56,6 +56,12 @@ class Run:
         """What ``step`` counted, under its own keys only."""
         return {key: self.counts[key] for key in self.keys_by_step.get(step.name, [])}
 
+    def interrupt(self) -> None:
+        """A stop request ended the run early: interrupted, unless a step already failed (a
+        failure is what the run's outcome must say)."""
+        if self.outcome != Outcome.FAILED:
+            self.outcome = Outcome.INTERRUPTED
+
     def fail(self, step: Step, error: str) -> None:
         """``step`` failed with ``error``: the run fails, whatever the other steps do."""
         self.outcome = Outcome.FAILED

@@ -5,10 +5,10 @@ job's steps in order, each on its own: a step that fails is logged with its trac
 step after it still runs (on a fresh database connection: the failed step's is closed), and
 the run ends ``failed``, naming the failed steps in its log line and record. The job is retried
 on its next tick. A stop request ends the run at the next batch boundary or between steps, as
-``interrupted``. Every run logs one line (job, outcome, duration, dry run, counts) and progress
-lines while it is long, records itself, and tells its listeners. Its database calls are
-watched (:class:`~retention.watchdog.RunWatch`) so that one the server never answers can be
-broken from outside.
+``interrupted`` (``failed`` if a step failed before). Every run logs one line (job, outcome,
+duration, dry run, counts) and progress lines while it is long, records itself, and tells its
+listeners. Its database calls are watched (:class:`~retention.watchdog.RunWatch`) so that one
+the server never answers can be broken from outside.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class JobRunner:
     def _perform_steps(self, job: Job, run: Run) -> None:
         for index, step in enumerate(job.steps):
             if index and self.stop.is_set():
-                run.outcome = Outcome.INTERRUPTED  # between steps: the rest is for the next run
+                run.interrupt()  # between steps: the rest is for the next run
                 return
             if not self._perform(job, run, step):
                 return
@@ -110,7 +110,7 @@ class JobRunner:
         return True
 
     def _interrupted(self, job: Job, run: Run, step: Step) -> bool:
-        run.outcome = Outcome.INTERRUPTED
+        run.interrupt()
         self._step_finished(job, run, step, error=None)
         return False
 

@@ -110,14 +110,19 @@ def test_a_stop_between_steps_ends_the_run_as_interrupted() -> None:
     )
 
 
-def test_an_interrupted_step_after_a_failed_one_keeps_the_failure_on_record() -> None:
+def test_a_run_stopped_after_a_failed_step_is_failed_not_interrupted() -> None:
     def interrupted(run: StepRun) -> int:
         raise Interrupted({"interrupted": 5})
 
-    steps = (breaking("breaks", ValueError("x")), Step("interrupted", interrupted))
-    assert JobRunner(Job("custom", timedelta(hours=1), steps)).run() == "interrupted"
+    steps = (
+        breaking("breaks", ValueError("x")),
+        Step("interrupted", interrupted),
+        counting("never", 1),
+    )
+    assert JobRunner(Job("custom", timedelta(hours=1), steps)).run() == "failed"
     record = CleanupRun.objects.get()
-    assert record.failed_steps == ["breaks"] and record.counts["interrupted"] == 5
+    assert record.failed_steps == ["breaks"]
+    assert record.counts == {"breaks": 4, "interrupted": 5}
 
 
 def test_cleanup_status_shows_the_failed_steps() -> None:
