@@ -1,8 +1,9 @@
 """The sidecar's heartbeat file: liveness without the database.
 
-The loop touches the file at every wake-up and, during a long run, with every progress line;
-``cleanup_status --liveness`` only checks its age, so a database outage never gets the sidecar
-killed.
+The loop's own thread touches the file at every wake-up, at least every ``MAX_WAIT`` seconds
+(:mod:`retention.loop`), whatever the jobs on their threads are doing; it withholds the beat
+only while a job is stuck (:mod:`retention.watchdog`). ``cleanup_status --liveness`` only checks
+the file's age, so a database outage never gets the sidecar killed.
 """
 
 from __future__ import annotations

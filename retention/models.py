@@ -23,6 +23,8 @@ class CleanupRun(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     counts = models.JSONField(default=dict)
     error = models.TextField(blank=True, default="")
+    # The steps that failed, in step order: a run goes on past a failed step.
+    failed_steps = models.JSONField(default=list, blank=True)
 
     class Meta:
         db_table = "cleanup_runs"

@@ -37,7 +37,12 @@ class Interrupted(Exception):
 
 @dataclass(frozen=True)
 class StepRun:
-    """What a step gets for one run: the run's frozen ``now``, and its progress and stop."""
+    """What a step gets for one run: the run's frozen ``now``, and its progress and stop.
+
+    A step shows it is alive by its database calls, its ``progress`` reports and its
+    ``stop_requested`` checks: one silent for minutes is taken for stuck
+    (:mod:`retention.watchdog`).
+    """
 
     now: datetime
     dry_run: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from retention.models import CleanupRun
@@ -25,6 +25,7 @@ def record_run(
     outcome: str,
     counts: Mapping[str, int],
     error: str = "",
+    failed_steps: Sequence[str] = (),
 ) -> CleanupRun:
     """Record one run of ``job`` on this host."""
     return CleanupRun.objects.create(
@@ -35,6 +36,7 @@ def record_run(
         outcome=outcome,
         counts=dict(counts),
         error=error,
+        failed_steps=list(failed_steps),
     )
 
 

@@ -27,12 +27,14 @@ def _line(row: tuple[str, ...], widths: list[int]) -> str:
 def _row(run: CleanupRun, now: datetime) -> tuple[str, ...]:
     ago = int((now - run.started_at).total_seconds())
     counts = " ".join(f"{key}={value}" for key, value in run.counts.items()) or "-"
+    # A failed run names its failed steps: failed(soft_deleted,purged).
+    outcome = f"{run.outcome}({','.join(run.failed_steps)})" if run.failed_steps else run.outcome
     return (
         run.job,
         run.host,
         f"{run.started_at:%Y-%m-%d %H:%M:%S}",
         f"{ago}s",
-        run.outcome,
+        outcome,
         f"{run.duration_ms}ms",
         counts,
     )

@@ -20,6 +20,8 @@ def database_settings(environ: Mapping[str, str], *, default_sqlite: Path) -> di
     database = Env.db_url_config(url)
     if database["ENGINE"] == "django.db.backends.sqlite3":
         _sqlite_options(database)
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        _postgresql_options(database)
     return database
 
 
@@ -31,3 +33,28 @@ def _sqlite_options(database: dict[str, Any]) -> None:
     options = database.setdefault("OPTIONS", {})
     options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
     options.setdefault("timeout", 20)
+    # A transaction takes the write lock when it begins, so one that reads before it writes
+    # waits its turn (``timeout``) instead of failing at once with "database is locked" when
+    # another connection wrote meanwhile (run_cleanup's jobs write side by side).
+    options.setdefault("transaction_mode", "IMMEDIATE")
+
+
+# Client-side bounds, so that an unreachable server cannot hang a process. A connection
+# attempt gives up after 10 s; keepalives and the TCP user timeout notice a peer that vanished
+# (about a minute). A server that is frozen but whose kernel still answers is noticed by
+# neither: run_cleanup's watchdog covers that (retention/watchdog.py). A value in
+# DATABASE_URL's query string wins.
+POSTGRESQL_CLIENT_BOUNDS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60000,  # milliseconds
+}
+
+
+def _postgresql_options(database: dict[str, Any]) -> None:
+    options = database.setdefault("OPTIONS", {})
+    for name, value in POSTGRESQL_CLIENT_BOUNDS.items():
+        options.setdefault(name, value)

@@ -9,7 +9,8 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,8 +23,11 @@ from django.utils import timezone
 from retention.registry import Job, registry
 from sessions.models import AlertSession, Event, SessionStatus
 from tarsy_project.config import TarsyConfig
+from tests.retention.pg_cluster import Cluster, can_run_clusters, throwaway_cluster
 
 LogRecord = dict[str, Any]
+REPO = Path(__file__).resolve().parents[2]
+
 REPO = Path(__file__).resolve().parents[2]
 
 requires_postgresql = pytest.mark.skipif(
@@ -48,6 +52,7 @@ def write_config(
     sweep_interval: int = 60,
     batch_size: int = 1000,
     extra_retention: str = "",
+    file_retention_minutes: int = 10,
 ) -> Path:
     """A tarsy.yaml with short intervals and the sweeper pointed at ``sweep_dir``."""
     path = directory / "tarsy.yaml"
@@ -62,7 +67,7 @@ def write_config(
         "  streaming_logs:\n"
         f"    base_dir: {sweep_dir}\n"
         f"    cleanup_interval_seconds: {sweep_interval}\n"
-        "    file_retention_minutes: 10\n",
+        f"    file_retention_minutes: {file_retention_minutes}\n",
         encoding="utf-8",
     )
     return path
@@ -256,6 +261,41 @@ def kill_quietly(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
+@contextmanager
+def running(
+    argv: list[str], env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], ProcessLog]]:
+    """A process started in the repository with its stderr read live; killed if it still runs
+    on the way out, and its log read to the end."""
+    process, log = start(argv, env, REPO)
+    try:
+        yield process, log
+    finally:
+        kill_quietly(process)
+        log.finish()
+
+
+def stop_within_5s(process: subprocess.Popen[str], log: ProcessLog) -> None:
+    """SIGTERM ``process``: it must exit 0 within five seconds."""
+    code, took = stop_and_wait(process)
+    assert code == 0, log.text()
+    assert took < 5, log.text()
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    process: subprocess.Popen[str],
+    log: ProcessLog,
+    *,
+    timeout: float = 30,
+) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` or if the process ended."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline and process.poll() is None, log.text()
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def cleanup_env(subprocess_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """``subprocess_env`` with JSON logs and a heartbeat file of the test's own."""
@@ -268,10 +308,57 @@ def cleanup_env(subprocess_env: dict[str, str], tmp_path: Path) -> dict[str, str
 
 
 @pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster of the test's own, removed afterwards."""
+    if not can_run_clusters():
+        pytest.skip("needs PostgreSQL server binaries and root (to run them as postgres)")
+    with throwaway_cluster() as started:
+        yield started
+
+
+@pytest.fixture
+def cluster_env(cluster: Cluster, manage_py: list[str], tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``manage.py`` process on ``cluster``, migrated, with JSON logs and
+    a heartbeat file of the test's own."""
+    env = dict(os.environ)
+    env.pop("TARSY_CONFIG", None)
+    env.update(
+        DATABASE_URL=cluster.url,
+        LOG_FORMAT="json",
+        SECRET_KEY="tests-only-not-secret",
+        PYTHONUNBUFFERED="1",
+        TARSY_HEARTBEAT_FILE=str(tmp_path / "heartbeat"),
+    )
+    migrate = subprocess.run(
+        [*manage_py, "migrate", "--no-input", "-v", "0"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    return env
+
+
+@pytest.fixture
 def sweep_dir(tmp_path: Path) -> Path:
     path = tmp_path / "streaming"
     path.mkdir()
     return path
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def frozen(moment: datetime) -> Callable[[], datetime]:

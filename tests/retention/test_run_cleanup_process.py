@@ -7,6 +7,7 @@ LOCKED, a trigger that makes batches slow) and are skipped on SQLite.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,9 +26,12 @@ from tests.retention.conftest import (
     requires_postgresql,
     run,
     run_line,
+    running,
     seed_backlog,
     start,
     stop_and_wait,
+    stop_within_5s,
+    wait_until,
     write_config,
 )
 
@@ -219,21 +223,12 @@ def test_sigterm_during_a_long_batch_keeps_whole_batches_and_a_next_run_finishes
     batch = 20
     backlog = seed_backlog(old_sessions=8 * batch)
     config = write_config(tmp_path, sweep_dir=sweep_dir, batch_size=batch)
-    process, log = start([*manage_py, "run_cleanup", "--config", str(config)], cleanup_env, REPO)
-    try:
-        deadline = time.monotonic() + 30
+    argv = [*manage_py, "run_cleanup", "--config", str(config)]
+    with running(argv, cleanup_env) as (process, log):
         # Wait until at least one batch is committed and the next one is running.
-        while not (deleted_count() >= batch and batch_in_flight()):
-            assert time.monotonic() < deadline, log.text()
-            assert process.poll() is None, log.text()
-            time.sleep(0.05)
+        wait_until(lambda: deleted_count() >= batch and batch_in_flight(), process, log)
         committed_before_signal = deleted_count()
-        code, took = stop_and_wait(process)
-    finally:
-        kill_quietly(process)
-    log.finish()
-    assert code == 0, log.text()
-    assert took < 5
+        stop_within_5s(process, log)
 
     line = log.job_runs("retention")[-1]
     assert line["outcome"] == "interrupted"
@@ -250,7 +245,13 @@ def test_sigterm_during_a_long_batch_keeps_whole_batches_and_a_next_run_finishes
         )
     )
     assert stamps == {record.started_at}
-    assert not any(r.get("job") == "sweep" for r in log.records), "no job after the stop"
+    # Jobs run side by side: the sweep ran once at start, beside retention, and never after
+    # the stop request.
+    stop_line = next(
+        i for i, r in enumerate(log.records) if r["message"].startswith("stop requested")
+    )
+    sweeps = [i for i, r in enumerate(log.records) if r.get("job") == "sweep" and "outcome" in r]
+    assert len(sweeps) == 1 and sweeps[0] < stop_line, "no job after the stop"
 
     drop_slow_rows()
     code, records = run([*manage_py, "run_cleanup", "--once", "--config", str(config)], cleanup_env)
@@ -311,3 +312,25 @@ def test_four_pods_at_once_change_every_eligible_row_exactly_once(
     assert Event.objects.count() == backlog.young_events
     hosts = set(CleanupRun.objects.filter(job="retention").values_list("host", flat=True))
     assert hosts == {f"pod-{i}" for i in range(4)}
+
+
+@requires_postgresql
+def test_sighup_during_a_single_pass_is_ignored_with_a_log_line(
+    manage_py: list[str],
+    cleanup_env: dict[str, str],
+    tmp_path: Path,
+    sweep_dir: Path,
+    slow_rows: None,
+) -> None:
+    batch = 20
+    backlog = seed_backlog(old_sessions=4 * batch)
+    config = write_config(tmp_path, sweep_dir=sweep_dir, batch_size=batch)
+    argv = [*manage_py, "run_cleanup", "--once", "--config", str(config)]
+    with running(argv, cleanup_env) as (process, log):
+        wait_until(batch_in_flight, process, log)
+        process.send_signal(signal.SIGHUP)
+        assert process.wait(60) == 0, log.text()
+    ignored = [r for r in log.records if r["message"].startswith("SIGHUP ignored")]
+    assert len(ignored) == 1, log.text()
+    assert log.job_runs("retention")[-1]["outcome"] == "success"
+    assert deleted_count() == backlog.old_sessions

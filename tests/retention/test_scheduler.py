@@ -7,52 +7,50 @@ test wrapped in a transaction cannot survive.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from retention.config import RetentionConfig
-from retention.loop import MAX_WAIT, CleanupLoop
+from retention.loop import MAX_WAIT, RUNNING_POLL, CleanupLoop
 from retention.models import CleanupRun
 from retention.registry import Job, Step, StepRun
 from retention.runner import JobRunner
 from retention.scheduler import Scheduler
 from sessions.models import AlertSession, Event
 from tests.factories import make_session
-from tests.retention.conftest import job_for
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.retention.conftest import FakeClock, job_for
 
 
 class FakeStop(threading.Event):
     """A stop event whose ``wait`` advances the fake clock instead of sleeping, and that
-    sets itself once the clock reaches ``until``."""
+    sets itself once the clock reaches ``until``. Jobs run on threads of their own: before the
+    clock moves, the runs started at this tick end (``loop``), so each run sees the time it
+    was started at."""
 
     def __init__(self, clock: FakeClock, until: float) -> None:
         super().__init__()
         self.clock = clock
         self.until = until
         self.waits: list[float] = []
+        self.loop: CleanupLoop | None = None
 
     def wait(self, timeout: float | None = None) -> bool:
         assert timeout is not None and timeout >= 0
+        if self.loop is not None:
+            assert self.loop.workers.join(10) == [], "a run did not end"
         self.waits.append(timeout)
         self.clock.advance(timeout)
         if self.clock.now >= self.until:
             self.set()
         return self.is_set()
+
+
+def run_forever(loop: CleanupLoop, stop: FakeStop) -> None:
+    stop.loop = loop
+    loop.run_forever()
 
 
 def recording_job(
@@ -101,25 +99,64 @@ def test_due_times_follow_each_jobs_own_interval_from_its_start() -> None:
 def test_loop_runs_every_job_at_start_then_on_its_interval() -> None:
     clock = FakeClock(0)
     calls: list[tuple[str, float]] = []
-    jobs = [
-        recording_job("retention", 10, calls, clock, cost=0.5),
-        recording_job("sweep", 3, calls, clock),
-    ]
+    jobs = [recording_job("retention", 10, calls, clock), recording_job("sweep", 3, calls, clock)]
     stop = FakeStop(clock, until=20)
-    CleanupLoop(jobs, stop=stop, clock=clock).run_forever()
-    assert calls == [
+    run_forever(CleanupLoop(jobs, stop=stop, clock=clock), stop)
+    # Side by side, each on its own interval from its own start.
+    assert sorted(calls, key=lambda call: (call[1], call[0])) == [
         ("retention", 0),
-        ("sweep", 0.5),
-        ("sweep", 3.5),
-        ("sweep", 6.5),
-        ("sweep", 9.5),
+        ("sweep", 0),
+        ("sweep", 3),
+        ("sweep", 6),
+        ("sweep", 9),
         ("retention", 10),
-        ("sweep", 12.5),
-        ("sweep", 15.5),
-        ("sweep", 18.5),
+        ("sweep", 12),
+        ("sweep", 15),
+        ("sweep", 18),
     ]
     # It slept (on the event) exactly until the next due time each time, never busy-looped.
     assert all(wait > 0 for wait in stop.waits)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_run_of_one_job_never_delays_another() -> None:
+    """Real threads and the real clock: while one job's run hangs, the other keeps its
+    interval; the hung job is not started again before its run ends."""
+    release = threading.Event()
+    started: list[str] = []
+    sweeps: list[float] = []
+
+    def hangs(run: StepRun) -> int:
+        started.append("slow")
+        release.wait(30)
+        return 1
+
+    def quick(run: StepRun) -> int:
+        sweeps.append(time.monotonic())
+        return 1
+
+    stop = threading.Event()
+    jobs = [
+        Job("slow", timedelta(seconds=0.1), (Step("slow", hangs),)),
+        Job("quick", timedelta(seconds=0.2), (Step("quick", quick),)),
+    ]
+    loop = CleanupLoop(jobs, dry_run=True, stop=stop)
+    runner = threading.Thread(target=loop.run_forever)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(sweeps) < 5:
+            assert time.monotonic() < deadline, sweeps
+            time.sleep(0.05)
+        assert started == ["slow"]  # due again many times, but still running: not restarted
+        assert "slow" in loop.workers.running()
+    finally:
+        release.set()
+        stop.set()
+        runner.join(10)
+    assert not runner.is_alive()
+    gaps = [b - a for a, b in zip(sweeps, sweeps[1:], strict=False)]
+    assert max(gaps) < 0.2 + RUNNING_POLL + 0.5, gaps  # its interval, plus a wake-up's delay
 
 
 @pytest.mark.django_db(transaction=True)
@@ -142,7 +179,7 @@ def test_loop_wakes_at_least_every_max_wait_and_beats_the_heartbeat(tmp_path) ->
         clock=clock,
         heartbeat=CountingHeartbeat(tmp_path / "hb"),
     )
-    loop.run_forever()
+    run_forever(loop, stop)
     assert calls == [("retention", 0)]
     assert stop.waits[:3] == [MAX_WAIT, MAX_WAIT, MAX_WAIT]
     assert beats[:4] == [0, MAX_WAIT, 2 * MAX_WAIT, 3 * MAX_WAIT]
@@ -150,22 +187,27 @@ def test_loop_wakes_at_least_every_max_wait_and_beats_the_heartbeat(tmp_path) ->
 
 
 @pytest.mark.django_db(transaction=True)
-def test_stop_before_a_due_job_runs_nothing_more() -> None:
+def test_a_stop_starts_no_job_after_it() -> None:
     clock = FakeClock(0)
     calls: list[tuple[str, float]] = []
-    stop = threading.Event()
+    stop = FakeStop(clock, until=100)
 
     def stopping(run: StepRun) -> int:
         calls.append(("first", clock.now))
-        stop.set()
+        if clock.now >= 1:
+            stop.set()
         return 1
 
     jobs = [
-        Job("first", timedelta(seconds=5), (Step("first", stopping),)),
-        recording_job("second", 5, calls, clock),
+        Job("first", timedelta(seconds=1), (Step("first", stopping),)),
+        recording_job("second", 2, calls, clock),
     ]
-    CleanupLoop(jobs, stop=stop, clock=clock).run_forever()
-    assert calls == [("first", 0)]
+    run_forever(CleanupLoop(jobs, stop=stop, clock=clock), stop)
+    assert sorted(calls, key=lambda call: (call[1], call[0])) == [
+        ("first", 0),
+        ("second", 0),
+        ("first", 1),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,13 +11,14 @@ from retention.heartbeat import Heartbeat
 from retention.listeners import CleanupListener
 from retention.metrics.server import MetricsUnavailable, start_metrics
 from retention.sidecar import run_sidecar
+from tarsy_project.config import load_config
 from tarsy_project.management import StructuredCommand
 
 
 class Command(StructuredCommand):
     help = (
         "Run the retention and streaming-log sweep jobs: every job at start, then each on its "
-        "interval, until SIGTERM or SIGINT."
+        "interval, until SIGTERM or SIGINT; SIGHUP reloads the configuration."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -41,12 +42,14 @@ class Command(StructuredCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = self.load_tarsy_config(options)
+        source = options.get("config") or settings.TARSY_CONFIG
         ok = run_sidecar(
             config,
             once=options["once"],
             dry_run=options["dry_run"],
             heartbeat=Heartbeat(settings.TARSY_HEARTBEAT_FILE),
             listeners=self.cleanup_listeners(),
+            load_config=lambda: load_config(source),
         )
         if not ok:
             raise CommandError("one or more cleanup jobs failed", returncode=1)
