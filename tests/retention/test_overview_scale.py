@@ -51,9 +51,10 @@ _SQL = {
     },
 }
 _INSERT = """{with}
-INSERT INTO cleanup_runs (job, host, started_at, finished_at, outcome, counts, error)
+INSERT INTO cleanup_runs (job, host, started_at, finished_at, outcome, counts, error,
+    failed_steps)
 SELECT %(job)s, h.name, {started}, {finished},
-       CASE WHEN s.i %% 97 = 0 THEN 'failed' ELSE 'success' END, {json}({counts}), ''
+       CASE WHEN s.i %% 97 = 0 THEN 'failed' ELSE 'success' END, {json}({counts}), '', '[]'
 FROM {series} CROSS JOIN ({hosts}) AS h
 """
 
