@@ -198,9 +198,7 @@ def test_a_port_in_use_is_one_error_line_and_a_non_zero_exit_before_any_work(
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", port))
         taken.listen()
-        code, records = run(
-            [*manage_py, "run_cleanup", "--once", "--config", str(config)], metrics_env
-        )
+        code, records = run([*manage_py, "run_cleanup", "--config", str(config)], metrics_env)
     assert code == 1, records
     (error,) = [r for r in records if r["level"] == "ERROR"]  # one line, no traceback
     assert error == records[-1] and "exception" not in error
@@ -217,6 +215,22 @@ def test_no_metrics_server_without_metrics_port(
     config = write_config(tmp_path, sweep_dir=sweep_dir)
     env = {**cleanup_env, "METRICS_PORT": ""}
     code, records = run([*manage_py, "run_cleanup", "--once", "--config", str(config)], env)
+    assert code == 0, records
+    messages = [r["message"] for r in records]
+    assert "cleanup finished" in messages and "serving metrics" not in messages
+
+
+def test_a_once_run_serves_no_metrics_even_with_the_sidecars_port_taken(
+    manage_py: list[str], metrics_env: dict[str, str], tmp_path: Path, sweep_dir: Path
+) -> None:
+    """An operator's ``run_cleanup --once`` in the cleanup container, beside the sidecar."""
+    config = write_config(tmp_path, sweep_dir=sweep_dir)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", int(metrics_env["METRICS_PORT"])))
+        taken.listen()
+        code, records = run(
+            [*manage_py, "run_cleanup", "--once", "--config", str(config)], metrics_env
+        )
     assert code == 0, records
     messages = [r["message"] for r in records]
     assert "cleanup finished" in messages and "serving metrics" not in messages

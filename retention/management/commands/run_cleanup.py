@@ -30,10 +30,12 @@ class Command(StructuredCommand):
         )
         self.add_config_argument(parser)
 
-    def cleanup_listeners(self) -> list[CleanupListener]:
-        """Who is told about the jobs and their runs: the metrics, served when ``METRICS_PORT``
-        is set; a port that cannot be served ends the command at once."""
-        if settings.METRICS_PORT is None:
+    def cleanup_listeners(self, *, once: bool) -> list[CleanupListener]:
+        """Who is told about the jobs and their runs: the metrics, served by the sidecar's loop
+        when ``METRICS_PORT`` is set (a port that cannot be served ends the command at once).
+        A ``--once`` run serves none: nothing would scrape a process that ends after one pass,
+        and beside a running sidecar the port is the sidecar's."""
+        if once or settings.METRICS_PORT is None:
             return []
         try:
             return [start_metrics(addr=settings.METRICS_ADDR, port=settings.METRICS_PORT)]
@@ -48,7 +50,7 @@ class Command(StructuredCommand):
             once=options["once"],
             dry_run=options["dry_run"],
             heartbeat=Heartbeat(settings.TARSY_HEARTBEAT_FILE),
-            listeners=self.cleanup_listeners(),
+            listeners=self.cleanup_listeners(once=options["once"]),
             load_config=lambda: load_config(source),
         )
         if not ok:
