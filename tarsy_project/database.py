@@ -13,20 +13,53 @@ from typing import Any
 
 from environ import Env
 
+from tarsy_project.exits import ExitCode, SettingsError
+
+# The schemes TARSy Ops runs on (django-environ knows more, for backends this code never uses).
+SUPPORTED_SCHEMES = {
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "pgsql": "django.db.backends.postgresql",
+    "psql": "django.db.backends.postgresql",
+    "sqlite": "django.db.backends.sqlite3",
+}
+
 
 def database_settings(environ: Mapping[str, str], *, default_sqlite: Path) -> dict[str, Any]:
     """``DATABASES["default"]`` for this environment."""
     url = environ.get("DATABASE_URL", "") or f"sqlite:///{default_sqlite}"
+    check_database_url(url)
     database = Env.db_url_config(url)
     if database["ENGINE"] == "django.db.backends.sqlite3":
         _sqlite_options(database)
     return database
 
 
+def check_database_url(url: str) -> None:
+    """Raise a one-line :class:`SettingsError` (exit 5) for a URL with a scheme TARSy Ops does
+    not run on. The message shows the scheme only: the rest may hold a password."""
+    scheme, found, _rest = url.partition("://")
+    if found and scheme.lower() in SUPPORTED_SCHEMES:
+        return
+    said = f"an unrecognised scheme {scheme!r}" if found else "no scheme"
+    raise SettingsError(
+        f"DATABASE_URL has {said}: use postgres://USER:PASSWORD@HOST:PORT/NAME "
+        "or sqlite:////absolute/path.sqlite3",
+        exit_code=ExitCode.BAD_DATABASE_URL,
+    )
+
+
 def _sqlite_options(database: dict[str, Any]) -> None:
     name = str(database["NAME"])
     if name != ":memory:":
-        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(
+                f"database unreachable: cannot create the directory of SQLite database {name}: "
+                f"{exc.strerror or exc}",
+                exit_code=ExitCode.DATABASE_UNREACHABLE,
+            ) from None
     # WAL lets the admin read while the cleanup sidecar writes.
     options = database.setdefault("OPTIONS", {})
     options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
