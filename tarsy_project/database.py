@@ -23,6 +23,8 @@ SUPPORTED_SCHEMES = {
     "psql": "django.db.backends.postgresql",
     "sqlite": "django.db.backends.sqlite3",
 }
+# How long an SQLite writer waits for another one's transaction before "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 20
 
 
 def database_settings(environ: Mapping[str, str], *, default_sqlite: Path) -> dict[str, Any]:
@@ -50,6 +52,16 @@ def check_database_url(url: str) -> None:
 
 
 def _sqlite_options(database: dict[str, Any]) -> None:
+    """Several processes on one SQLite file (the sidecar, a second `run_cleanup --once`, an
+    operator's `restore_session`, the admin) must wait for each other, never fail at once.
+
+    WAL lets readers go on while one process writes. IMMEDIATE transactions take the write lock
+    when they begin, where SQLite waits up to the busy timeout for it; a deferred transaction
+    that reads first and then wants to write fails at once with "database is locked" when
+    another process wrote in between (the timeout is never waited). synchronous=NORMAL is
+    WAL's usual setting: a commit does not wait for fsync (a power cut may lose the last
+    commits, never consistency).
+    """
     name = str(database["NAME"])
     if name != ":memory:":
         try:
@@ -60,7 +72,7 @@ def _sqlite_options(database: dict[str, Any]) -> None:
                 f"{exc.strerror or exc}",
                 exit_code=ExitCode.DATABASE_UNREACHABLE,
             ) from None
-    # WAL lets the admin read while the cleanup sidecar writes.
     options = database.setdefault("OPTIONS", {})
-    options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
-    options.setdefault("timeout", 20)
+    options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+    options.setdefault("transaction_mode", "IMMEDIATE")
+    options.setdefault("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
