@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line entry point for TARSy Ops (tarsy_project.cli adds the version, the
-one-line failures and their exit codes)."""
+one-line failures and exit codes, and runserver's SECRET_KEY check)."""
 
 import os
 import sys

@@ -12,6 +12,7 @@ import environ
 
 from tarsy_project.database import database_settings
 from tarsy_project.logging import configure_logging
+from tarsy_project.security import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,20 +22,19 @@ configure_logging()
 
 DEBUG = env.bool("DEBUG", default=False)
 
-# A development key exists only with DEBUG on; in production SECRET_KEY must come from the
-# environment (Django refuses an empty key the first time something signs with it).
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY and DEBUG:
-    SECRET_KEY = "django-insecure-development-only-key"
+# A development key exists only with DEBUG on; the web server refuses to start without one
+# (tarsy_project.security.require_secret_key); commands that sign nothing run without it.
+SECRET_KEY = secret_key(env, debug=DEBUG)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 # Behind a TLS-terminating ingress: the admin's https origin(s), e.g. https://tarsy-ops.example.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     # Only when the proxy in front always sets X-Forwarded-Proto itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Path to tarsy.yaml; absent means every default of DESIGN §3.
+# Path to tarsy.yaml; absent means every default (README.md, "tarsy.yaml").
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
 
 # Touched by run_cleanup at every wake-up; `cleanup_status --liveness` checks only its age.
@@ -96,8 +96,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
 # Without a collected STATIC_ROOT (development, tests) WhiteNoise re-scans per request
-# instead of warning "No directory at" in every process; the image always has one.
+# instead of warning "No directory at" in every process, and serves the apps' static files
+# straight from their directories, so `runserver` shows the admin with its CSS before any
+# `collectstatic`; the image always has a collected one.
 WHITENOISE_AUTOREFRESH = DEBUG or not Path(STATIC_ROOT).is_dir()
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
