@@ -12,7 +12,7 @@ import environ
 
 from tarsy_project.database import database_settings
 from tarsy_project.logging import configure_logging
-from tarsy_project.security import secret_key
+from tarsy_project.security import secret_key, security_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,9 +30,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 # Behind a TLS-terminating ingress: the admin's https origin(s), e.g. https://tarsy-ops.example.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
-    # Only when the proxy in front always sets X-Forwarded-Proto itself.
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# -- web security (tarsy_project/security.py): Secure cookies, HSTS, SSL redirect behind a
+# trusted proxy, password validators; safe defaults with DEBUG off, each one overridable.
+globals().update(security_settings(env, debug=DEBUG))
 
 # Path to tarsy.yaml; absent means every default (README.md, "tarsy.yaml").
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from STATIC_ROOT (collectstatic) under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the session or the database: a NUL in the input is a 400/404.
+    "tarsy_project.middleware.RejectNulInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
