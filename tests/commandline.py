@@ -30,8 +30,13 @@ def base_env(**overrides: str) -> dict[str, str]:
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, str(REPO / "manage.py"), *args], env=env)
+
+
+def run(argv: list[str], *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in the repository to its end (two minutes at most), output captured."""
     return subprocess.run(
-        [sys.executable, str(REPO / "manage.py"), *args],
+        argv,
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -8,7 +8,6 @@ settings' immediate transactions make each writer wait for the lock instead.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from datetime import timedelta
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from sessions.models import AlertSession, Event
 from tests.factories import make_session
-from tests.retention.conftest import deleted_count, seed_backlog, write_config
+from tests.retention.conftest import deleted_count, kill_quietly, seed_backlog, start, write_config
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,10 +34,6 @@ REPO = Path(__file__).resolve().parent.parent
 # the restore process needs to start.
 OLD_SESSIONS = 100_000
 OLD_EVENTS = 5_000
-
-
-def records_of(stderr: str) -> list[dict]:
-    return [json.loads(line) for line in stderr.splitlines()]
 
 
 def span(records: list[dict]) -> tuple[str, str]:
@@ -61,18 +56,10 @@ def test_two_cleanup_runs_and_a_restore_all_succeed_on_one_file(
     env = dict(subprocess_env, LOG_FORMAT="json", LOG_LEVEL="info")
     run_argv = [*manage_py, "run_cleanup", "--once", "--config", str(config)]
 
-    runs = []
-    for name in ("a", "b"):
-        runs.append(
-            subprocess.Popen(
-                run_argv,
-                env=dict(env, TARSY_HEARTBEAT_FILE=str(tmp_path / f"heartbeat-{name}")),
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
+    runs = [
+        start(run_argv, dict(env, TARSY_HEARTBEAT_FILE=str(tmp_path / f"beat-{name}")), REPO)
+        for name in ("a", "b")
+    ]
     try:
         # The restore goes in while the runs are writing (some rows done, not all).
         deadline = time.monotonic() + 120
@@ -86,18 +73,18 @@ def test_two_cleanup_runs_and_a_restore_all_succeed_on_one_file(
             text=True,
             timeout=120,
         )
-        still_running = [run.poll() is None for run in runs]
-        outputs = [run.communicate(timeout=300) for run in runs]
+        still_running = [process.poll() is None for process, _log in runs]
+        for process, log in runs:
+            process.wait(timeout=300)
+            log.finish()
     finally:
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
-                run.wait()
+        for process, _log in runs:
+            kill_quietly(process)
 
     retention, spans = [], []
-    for run, (_out, stderr) in zip(runs, outputs, strict=True):
-        assert run.returncode == 0, stderr
-        records = records_of(stderr)
+    for process, log in runs:
+        assert process.returncode == 0, log.text()
+        records = log.records
         (line,) = [r for r in records if r.get("job") == "retention" and "outcome" in r]
         assert line["outcome"] == "success", line
         retention.append(line)

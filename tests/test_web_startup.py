@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.commandline import REPO, base_env, free_port, manage, the_error
+from tests.commandline import REPO, base_env, free_port, manage, run, the_error
+from tests.retention.conftest import start
 
 pytestmark = pytest.mark.slow
 
@@ -40,22 +41,10 @@ def test_runserver_refuses_to_start_without_secret_key(tmp_path: Path) -> None:
 
 def gunicorn(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The image's command, bound to a free loopback port; it must exit by itself."""
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--config",
-            str(REPO / "deploy" / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{free_port()}",
-            "tarsy_project.wsgi:application",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    config = str(REPO / "deploy" / "gunicorn.conf.py")
+    argv = [str(Path(sys.executable).parent / "gunicorn"), "--config", config]
+    return run([*argv, "--bind", f"127.0.0.1:{free_port()}", "tarsy_project.wsgi:application"],
+               env=env)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -89,15 +78,7 @@ def test_wsgi_application_does_not_load_without_secret_key(tmp_path: Path) -> No
         "except Exception as exc:\n"
         "    print(type(exc).__name__, exc)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=REPO,
-        env=env_without_key(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run([sys.executable, "-c", probe], env=env_without_key(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"SettingsError {NO_KEY}\n"
 
@@ -120,18 +101,12 @@ def test_runserver_serves_the_admin_css_without_collectstatic(
 ) -> None:
     port = free_port()
     env = env_without_key(tmp_path, STATIC_ROOT=str(tmp_path / "never-collected"), **overrides)
-    server = subprocess.Popen(
-        [sys.executable, str(REPO / "manage.py"), "runserver", "--noreload", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    argv = [sys.executable, str(REPO / "manage.py"), "runserver", "--noreload", str(port)]
+    server, log = start(argv, env, REPO)
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert server.poll() is None, server.communicate()[1]
+            assert server.poll() is None, log.text()
             try:
                 status, css = fetch(f"http://127.0.0.1:{port}/static/admin/css/base.css")
                 break
@@ -145,5 +120,5 @@ def test_runserver_serves_the_admin_css_without_collectstatic(
         assert b"/static/admin/css/base.css" in page
     finally:
         server.terminate()
-        server.communicate(timeout=30)
+        server.wait(timeout=30)
     assert not (tmp_path / "never-collected").exists()
