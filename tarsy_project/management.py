@@ -31,7 +31,8 @@ _BASE_OPTIONS = frozenset(
 
 
 def short_usage(parser: argparse.ArgumentParser) -> str:
-    """``usage: manage.py <command> [-h] <its own arguments>`` on one line."""
+    """``usage: manage.py <command> [-h] <its own arguments>`` on one line. (argparse has no
+    public way to format the usage of some of its actions, hence ``_actions``.)"""
     own = [a for a in parser._actions if not _BASE_OPTIONS & set(a.option_strings)]
     formatter = parser._get_formatter()
     formatter.add_usage(parser.usage, own, parser._mutually_exclusive_groups)
