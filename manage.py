@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Django's command-line entry point for TARSy Ops."""
+"""Django's command-line entry point for TARSy Ops (tarsy_project.cli adds the version, the
+one-line failures and exit codes, and runserver's SECRET_KEY check)."""
 
 import os
 import sys
@@ -7,9 +8,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tarsy_project.settings")
-    from django.core.management import execute_from_command_line
+    from tarsy_project.cli import main as run
 
-    execute_from_command_line(sys.argv)
+    run(sys.argv)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,13 @@ image, compose and the tests all run the same settings.
 from __future__ import annotations
 
 import logging
+import os
 
 from gunicorn import glogging
 
+from tarsy_project.failures import exit_on_failure
 from tarsy_project.logging import configure_logging
+from tarsy_project.security import require_secret_key
 
 # gthread: a slow client or a long admin request (a purge showing child counts) holds one
 # thread, not a whole worker. Two workers survive one crashing; memory stays near 200 MB.
@@ -89,3 +92,11 @@ class TarsyGunicornLogger(glogging.Logger):
 
 
 logger_class = TarsyGunicornLogger
+
+
+def on_starting(server) -> None:
+    """Before any worker: settings that cannot serve (no SECRET_KEY, a bad DATABASE_URL) stop
+    the master with one log line and its exit code, not workers that fail or answer 500s."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tarsy_project.settings")
+    with exit_on_failure("gunicorn"):
+        require_secret_key()

@@ -13,10 +13,24 @@ from typing import Any
 
 from environ import Env
 
+from tarsy_project.exits import ExitCode, SettingsError
+
+# The schemes TARSy Ops runs on (django-environ knows more, for backends this code never uses).
+SUPPORTED_SCHEMES = {
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "pgsql": "django.db.backends.postgresql",
+    "psql": "django.db.backends.postgresql",
+    "sqlite": "django.db.backends.sqlite3",
+}
+# How long an SQLite writer waits for another one's transaction before "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 20
+
 
 def database_settings(environ: Mapping[str, str], *, default_sqlite: Path) -> dict[str, Any]:
     """``DATABASES["default"]`` for this environment."""
     url = environ.get("DATABASE_URL", "") or f"sqlite:///{default_sqlite}"
+    check_database_url(url)
     database = Env.db_url_config(url)
     if database["ENGINE"] == "django.db.backends.sqlite3":
         _sqlite_options(database)
@@ -25,18 +39,45 @@ def database_settings(environ: Mapping[str, str], *, default_sqlite: Path) -> di
     return database
 
 
+def check_database_url(url: str) -> None:
+    """Raise a one-line :class:`SettingsError` (exit 5) for a URL with a scheme TARSy Ops does
+    not run on. The message shows the scheme only: the rest may hold a password."""
+    scheme, found, _rest = url.partition("://")
+    if found and scheme.lower() in SUPPORTED_SCHEMES:
+        return
+    said = f"an unrecognised scheme {scheme!r}" if found else "no scheme"
+    raise SettingsError(
+        f"DATABASE_URL has {said}: use postgres://USER:PASSWORD@HOST:PORT/NAME "
+        "or sqlite:////absolute/path.sqlite3",
+        exit_code=ExitCode.BAD_DATABASE_URL,
+    )
+
+
 def _sqlite_options(database: dict[str, Any]) -> None:
+    """Several processes on one SQLite file (the sidecar, a second `run_cleanup --once`, an
+    operator's `restore_session`, the admin) must wait for each other, never fail at once.
+
+    WAL lets readers go on while one process writes. IMMEDIATE transactions take the write lock
+    when they begin, where SQLite waits up to the busy timeout for it; a deferred transaction
+    that reads first and then wants to write fails at once with "database is locked" when
+    another process wrote in between (the timeout is never waited). synchronous=NORMAL is
+    WAL's usual setting: a commit does not wait for fsync (a power cut may lose the last
+    commits, never consistency).
+    """
     name = str(database["NAME"])
     if name != ":memory:":
-        Path(name).parent.mkdir(parents=True, exist_ok=True)
-    # WAL lets the admin read while the cleanup sidecar writes.
+        try:
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(
+                f"database unreachable: cannot create the directory of SQLite database {name}: "
+                f"{exc.strerror or exc}",
+                exit_code=ExitCode.DATABASE_UNREACHABLE,
+            ) from None
     options = database.setdefault("OPTIONS", {})
-    options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
-    options.setdefault("timeout", 20)
-    # A transaction takes the write lock when it begins, so one that reads before it writes
-    # waits its turn (``timeout``) instead of failing at once with "database is locked" when
-    # another connection wrote meanwhile (run_cleanup's jobs write side by side).
+    options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
     options.setdefault("transaction_mode", "IMMEDIATE")
+    options.setdefault("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
 
 
 # Client-side bounds, so that an unreachable server cannot hang a process. A connection

@@ -1,9 +1,11 @@
-"""Process-wide structured logging from ``LOG_LEVEL`` and ``LOG_FORMAT`` (DESIGN §3).
+"""Process-wide structured logging from ``LOG_LEVEL`` and ``LOG_FORMAT``.
 
 One handler on the root logger, writing to stderr, so Django's loggers, third-party loggers
 and Python warnings all come out in the same format: ``text`` for people (``key=value``
 pairs after the message) or ``json`` (one object per line, via python-json-logger) for
-containers. Every ``extra={...}`` field a caller passes is kept.
+containers. Every ``extra={...}`` field a caller passes is kept. A record is one line in
+both formats (a database error's message spans several lines); only a traceback, which
+``text`` prints after its record, takes more.
 """
 
 from __future__ import annotations
@@ -46,6 +48,13 @@ def _timestamp(record: logging.LogRecord) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def one_line(text: str) -> str:
+    """A multi-line message (psycopg's errors end in a tab-indented hint) as one line: its
+    lines, stripped, joined by " | ". A message cannot start a forged log line either."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    return " | ".join(line for line in lines if line)
+
+
 def _text_value(value: Any) -> str:
     if isinstance(value, (dict, list, tuple)):
         # Compact JSON reads well as it is, and JSON escapes newlines itself.
@@ -62,7 +71,7 @@ class TextFormatter(logging.Formatter):
     """``<timestamp> <LEVEL> <logger>: <message> key=value ...`` for people."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage().rstrip()
+        message = one_line(record.getMessage())
         line = f"{_timestamp(record)} {record.levelname:<7} {record.name}: {message}"
         fields = extra_fields(record)
         if fields:

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from tarsy_project.database import database_settings
 from tarsy_project.logging import configure_logging
+from tarsy_project.security import secret_key, security_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,18 +23,17 @@ configure_logging()
 
 DEBUG = env.bool("DEBUG", default=False)
 
-# A development key exists only with DEBUG on; in production SECRET_KEY must come from the
-# environment (Django refuses an empty key the first time something signs with it).
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY and DEBUG:
-    SECRET_KEY = "django-insecure-development-only-key"
+# A development key exists only with DEBUG on; the web server refuses to start without one
+# (tarsy_project.security.require_secret_key); commands that sign nothing run without it.
+SECRET_KEY = secret_key(env, debug=DEBUG)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 # Behind a TLS-terminating ingress: the admin's https origin(s), e.g. https://tarsy-ops.example.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
-    # Only when the proxy in front always sets X-Forwarded-Proto itself.
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# -- web security (tarsy_project/security.py): Secure cookies, HSTS, SSL redirect behind a
+# trusted proxy, password validators; safe defaults with DEBUG off, each one overridable.
+globals().update(security_settings(env, debug=DEBUG))
 
 # Path to tarsy.yaml; absent means every default (README.md, Configuration).
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from STATIC_ROOT (collectstatic) under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the session or the database: a NUL in the input is a 400/404.
+    "tarsy_project.middleware.RejectNulInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,8 +116,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
 # Without a collected STATIC_ROOT (development, tests) WhiteNoise re-scans per request
-# instead of warning "No directory at" in every process; the image always has one.
+# instead of warning "No directory at" in every process, and serves the apps' static files
+# straight from their directories, so `runserver` shows the admin with its CSS before any
+# `collectstatic`; the image always has a collected one.
 WHITENOISE_AUTOREFRESH = DEBUG or not Path(STATIC_ROOT).is_dir()
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tarsy_project.logging import configure_logging
@@ -384,3 +386,33 @@ def test_configure_logging_bad_values_in_process(capsys: pytest.CaptureFixture[s
     assert lines[1].endswith(
         "WARNING tarsy.logging: unknown LOG_FORMAT 'Logfmt', using 'text' (allowed: json, text)"
     )
+
+
+def _database_error() -> Exception:
+    """A real multi-line database error: psycopg's, for a port where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        psycopg.connect(host="127.0.0.1", port=port, user="nobody", dbname="x", connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        assert "\n" in str(exc), "expected psycopg's error over several lines"
+        return exc
+    raise AssertionError("connected to a port where nothing listens")
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_multi_line_database_errors_are_one_line_in_both_formats(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    error = _database_error()
+    configure_logging(environ={"LOG_FORMAT": "text"})
+    logging.getLogger("tarsy.inprocess").error("retention failed: %s", error, extra={"job": "x"})
+    (line,) = capsys.readouterr().err.splitlines()
+    first, hint = (part.strip() for part in str(error).splitlines())
+    assert line.endswith(f"tarsy.inprocess: retention failed: {first} | {hint} job=x"), line
+
+    configure_logging(environ={"LOG_FORMAT": "json"})
+    logging.getLogger("tarsy.inprocess").error("retention failed: %s", error)
+    (record,) = json_lines(capsys.readouterr().err)
+    assert record["message"] == f"retention failed: {error}"

@@ -2,11 +2,14 @@
 Chromium from Debian (``/usr/bin/chromium`` + ``/usr/bin/chromedriver``) through Selenium.
 
 Nothing is ever downloaded: the driver and the browser are given by path, so Selenium Manager is
-never consulted (and ``SE_OFFLINE`` keeps it offline should it run anyway). If Chromium cannot
-start, the test errors with the reason; there is no skip.
+never consulted (and ``SE_OFFLINE`` keeps it offline should it run anyway).
 
 Every test in this folder is marked ``e2e``: run them alone with ``pytest -m e2e``, skip them
-with ``pytest -m "not e2e"``. When one fails, a screenshot and the page's HTML are saved under
+with ``pytest -m "not e2e"``. A plain ``pytest`` on a machine without Chromium (a new
+contributor's) skips them with one line saying why; with ``CI`` set, or when they were asked for
+with ``-m e2e``, a missing Chromium is an error, and so is one that is there but cannot start.
+
+When one fails, a screenshot and the page's HTML are saved under
 ``$TEST_ARTIFACTS_DIR/e2e/<test name>/`` (default ``<repo>/test-artifacts``).
 """
 
@@ -49,13 +52,14 @@ TIMEOUT = 20
 os.environ.setdefault("SE_OFFLINE", "true")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test collected from this folder ``e2e``."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.e2e)
+def is_browser_test(item: pytest.Item) -> bool:
+    return Path(__file__).parent in Path(str(item.path)).parents
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark every test collected from this folder ``e2e`` (before ``-m`` selects)."""
+    if is_browser_test(item):
+        item.add_marker(pytest.mark.e2e)
 
 
 def artifacts_dir() -> Path:
@@ -86,15 +90,54 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     return report
 
 
-def _start_chromium(workdir: Path) -> WebDriver:
-    """Start Chromium with its profile and chromedriver's log in ``workdir``; fail with why."""
+def browser_required(config: pytest.Config) -> bool:
+    """Whether a missing Chromium fails the run (CI, or ``-m e2e``) rather than skips it."""
+    return bool(os.environ.get("CI")) or config.getoption("markexpr", "").strip() == "e2e"
+
+
+def missing_browser() -> str | None:
+    """What is missing to run the browser tests, or None."""
     for path in (CHROMIUM, CHROMEDRIVER):
         if not os.access(path, os.X_OK):
-            pytest.fail(
-                f"Chromium could not start: {path} is missing or not executable "
-                "(install Debian's chromium and chromium-driver; .ci/run does)",
-                pytrace=False,
-            )
+            return f"{path} is missing or not executable"
+    return None
+
+
+_NOT_RUN = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium, and unless it is required, leave the selected browser tests out and
+    say so in one line at the end of the run."""
+    browser_tests = [item for item in items if is_browser_test(item)]
+    problem = missing_browser()
+    if not browser_tests or problem is None or browser_required(config):
+        return
+    items[:] = [item for item in items if item not in browser_tests]
+    config.hook.pytest_deselected(items=browser_tests)
+    config.stash[_NOT_RUN] = (
+        f"{len(browser_tests)} browser tests (tests/e2e) not run: {problem}; install Debian's "
+        "chromium and chromium-driver to run them (with CI=1 or -m e2e this is an error)"
+    )
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if _NOT_RUN in config.stash:
+        terminalreporter.write_line(config.stash[_NOT_RUN], yellow=True)
+
+
+def _start_chromium(workdir: Path) -> WebDriver:
+    """Start Chromium with its profile and chromedriver's log in ``workdir``; fail with why."""
+    problem = missing_browser()
+    if problem:
+        pytest.fail(
+            f"Chromium could not start: {problem} "
+            "(install Debian's chromium and chromium-driver; .ci/run does)",
+            pytrace=False,
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in CHROMIUM_FLAGS:

@@ -45,6 +45,7 @@ class Command(StructuredCommand):
             self.stdout.write(verdict)
             return
         config = self.load_tarsy_config(options)
+        self.check_migrations()  # the runs table needs a reachable, migrated database
         now = timezone.now()
         runs = latest_runs()
         for line in runs_table(runs, now):

@@ -20,6 +20,8 @@ class Command(StructuredCommand):
         "Run the retention and streaming-log sweep jobs: every job at start, then each on its "
         "interval, until SIGTERM or SIGINT; SIGHUP reloads the configuration."
     )
+    # An unreachable or unmigrated database stops it at start: one line, exit 3 or 4.
+    requires_migrations_checks = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
