@@ -18,6 +18,7 @@ import pytest
 
 from retention.models import CleanupRun
 from sessions.models import AlertSession, Event
+from tarsy_project.exits import ExitCode
 from tests.retention.conftest import deleted_count, seed_backlog, write_config
 
 pytestmark = pytest.mark.slow
@@ -168,7 +169,7 @@ def test_run_cleanup_refuses_the_file_and_changes_nothing(
     code, records = run(
         [*manage_py, "run_cleanup", "--once", "--config", config_path(tmp_path, content)], env
     )
-    assert code == 1
+    assert code == ExitCode.USAGE
     assert fragment in the_one_error(records)
     assert deleted_count() == 0
     assert (AlertSession.all_objects.count(), Event.objects.count()) == before
@@ -211,7 +212,7 @@ def test_stream_session_refuses_the_file_and_writes_nothing(
     code, records = run(
         [*manage_py, "stream_session", "s1", "--config", path], env, cwd=work, stdin=b"data\n"
     )
-    assert code == 1
+    assert code == ExitCode.USAGE
     assert fragment in the_one_error(records)
     assert list(work.iterdir()) == []
 
@@ -294,7 +295,7 @@ def test_a_bad_tarsy_config_does_not_break_a_command_given_another_file(
     assert code == 0, records
     # Without --config the command reads TARSY_CONFIG and reports it as one clean line.
     code, records = run([*manage_py, "run_cleanup", "--once"], env)
-    assert code == 1
+    assert code == ExitCode.USAGE
     assert "system.retention.batch_sise: unknown key" in the_one_error(records)
 
 
