@@ -14,8 +14,10 @@ while the sweep looks at it is left for the next sweep instead of failing this o
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
+import secrets
 import stat
 import time
 from collections.abc import Callable
@@ -105,6 +107,9 @@ class _Sweep:
         self.cutoff = cutoff
         self.dry_run = dry_run
         self.deleted = self.bytes_freed = self.skipped_active = self.kept_young = self.errors = 0
+        # Private names of files being deleted: unique to this sweep, then numbered.
+        self._token = secrets.token_hex(4)
+        self._numbers = itertools.count()
 
     def result(self) -> SweepResult:
         return SweepResult(
@@ -188,19 +193,15 @@ class _Sweep:
         # since the listing (it could have completed in between).
         if not stat.S_ISREG(held.st_mode):
             return
-        if not files.still_names(name, held, dir_fd=self.dir_fd):
-            return  # removed or replaced since we opened it; the next sweep judges the new one
         if held.st_mtime >= self.cutoff:
             self.kept_young += 1
             return
-        if not self.dry_run:
-            try:
-                os.unlink(name, dir_fd=self.dir_fd)
-            except FileNotFoundError:
-                return
-            except OSError as exc:
-                self._error(name, "cannot delete", exc)
-                return
+        try:
+            if not self._remove(name, held):
+                return  # removed or replaced since we opened it; the next sweep judges the new one
+        except OSError as exc:
+            self._error(name, "cannot delete", exc)
+            return
         self.deleted += 1
         self.bytes_freed += held.st_size
         log.debug(
@@ -212,6 +213,13 @@ class _Sweep:
                 "dry_run": self.dry_run,
             },
         )
+
+    def _remove(self, name: str, held: os.stat_result) -> bool:
+        """Delete the file we hold locked if ``name`` still names it (:mod:`streaming.files`)."""
+        if self.dry_run:
+            return files.still_names(name, held, dir_fd=self.dir_fd)
+        tag = f"{self._token}-{next(self._numbers)}"
+        return files.remove_held(name, held, dir_fd=self.dir_fd, tag=tag)
 
     def _error(self, name: str, what: str, exc: OSError) -> None:
         self.errors += 1
