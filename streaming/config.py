@@ -17,6 +17,10 @@ class StreamingLogsConfig:
     file_retention_minutes: int = setting(10, "int", minimum=0)
     max_session_age_hours: int = setting(24, "int", minimum=1)
     time_based_cleanup: bool = setting(True, "bool")
+    # Disk pressure (streaming.pressure): below this share of free space (0 = off), or above
+    # this many MiB in the directory (null = off), completed files go inside the window too.
+    min_free_percent: int = setting(5, "int", minimum=0, maximum=100)
+    max_dir_mb: int | None = setting(None, "int", minimum=1, nullable=True)
 
     def __post_init__(self) -> None:
         # A relative base_dir is resolved against the working directory at start.

@@ -29,7 +29,8 @@ from tarsy_project.durations import format_duration, parse_duration
 RETENTION_KEYS = "session_retention_days, event_ttl, cleanup_interval, purge_after_days, batch_size"
 STREAMING_KEYS = (
     "enabled, base_dir, flush_interval_seconds, cleanup_interval_seconds, "
-    "file_retention_minutes, max_session_age_hours, time_based_cleanup"
+    "file_retention_minutes, max_session_age_hours, time_based_cleanup, min_free_percent, "
+    "max_dir_mb"
 )
 DURATION_HINT = "use a Go duration such as 90s, 30m or 168h"
 
@@ -624,6 +625,8 @@ def test_config_as_dict_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             "file_retention_minutes": 10,
             "max_session_age_hours": 24,
             "time_based_cleanup": True,
+            "min_free_percent": 5,
+            "max_dir_mb": None,
         },
     }
 
