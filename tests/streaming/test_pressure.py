@@ -11,6 +11,7 @@ import fcntl
 import logging
 import os
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -61,13 +62,27 @@ def survivors(base_dir: Path) -> list[str]:
     return sorted(p.name for p in base_dir.iterdir())
 
 
-def test_over_max_dir_mb_young_files_go_oldest_first_until_under_it_and_the_active_one_stays(
-    base_dir: Path, start_writer: StartWriter, caplog: pytest.LogCaptureFixture
-) -> None:
+@dataclass
+class Crowded:
+    """A directory over the limits: an active writer and five young completed files."""
+
+    now: float
+    writer: WriterProcess
+    done: list[Path]
+
+
+@pytest.fixture
+def crowded(base_dir: Path, start_writer: StartWriter, caplog: pytest.LogCaptureFixture) -> Crowded:
     caplog.set_level(logging.WARNING, logger="streaming")
     now = time.time()
     writer = active_writer(base_dir, start_writer, now)
-    done = young_completed_files(base_dir, now)
+    return Crowded(now, writer, young_completed_files(base_dir, now))
+
+
+def test_over_max_dir_mb_young_files_go_oldest_first_until_under_it_and_the_active_one_stays(
+    base_dir: Path, crowded: Crowded, caplog: pytest.LogCaptureFixture
+) -> None:
+    now, writer, done = crowded.now, crowded.writer, crowded.done
     # 300 KiB + 5 x 400 KiB = 2300 KiB; under 1 MiB once four completed files are gone.
     result = sweep(base_dir, retention=WINDOW, now=now, max_dir_mb=1)
 
@@ -105,12 +120,9 @@ def test_over_max_dir_mb_young_files_go_oldest_first_until_under_it_and_the_acti
 
 
 def test_min_free_percent_100_deletes_every_completed_file_and_never_an_active_one(
-    base_dir: Path, start_writer: StartWriter, caplog: pytest.LogCaptureFixture
+    base_dir: Path, crowded: Crowded, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="streaming")
-    now = time.time()
-    writer = active_writer(base_dir, start_writer, now)
-    young_completed_files(base_dir, now)
+    now, writer = crowded.now, crowded.writer
     old = make_file(base_dir / "old.log", b"o" * 10)  # past the window: the regular pass
 
     result = sweep(base_dir, retention=WINDOW, now=now, min_free_percent=100)
