@@ -169,9 +169,11 @@ def test_a_locked_file_is_active_and_kept_however_old(base_dir: Path) -> None:
 
 
 # Another process (a second sweeper, an operator's rm) removing the files in reverse order,
-# and, with "rmdir", the directory itself.
+# and, with "rmdir", the directory itself. The sweep renames each file it deletes to a private
+# name for the instant before the unlink, so an rmdir racing it may find the directory not yet
+# empty: like an operator running rm -r again, the rival then retries (for at most 5 s).
 _RIVAL = """
-import os, sys
+import errno, os, sys, time
 base = sys.argv[1]
 names = sorted(os.listdir(base), reverse=True)
 print("ready", flush=True)
@@ -181,7 +183,16 @@ for name in names:
     except FileNotFoundError:
         pass
 if sys.argv[2] == "rmdir":
-    os.rmdir(base)
+    for _ in range(5000):
+        try:
+            os.rmdir(base)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENOTEMPTY:
+                raise
+            time.sleep(0.001)
+    else:
+        sys.exit("the directory never became empty")
 """
 
 
