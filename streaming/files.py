@@ -25,11 +25,30 @@ file, not to its name, and opening and locking are two steps. Between them:
   writer create a new file at the same name. A sweeper holding the lock on the old file must
   not unlink the name, which now belongs to a locked, active file.
 
+**Deleting goes through a private name** (:func:`remove_held`). Whoever deletes a file it
+holds locked (the sweeper, or a writer completing with ``time_based_cleanup`` off) does not
+unlink the name it checked: between a check and an unlink, a process that does not follow the
+protocol could rename another, active file onto that name, and the unlink would delete it.
+Instead it renames the name to a private one in the same directory (``.sweeping-<tag>-<name>``:
+a leading dot, so never a session's name; still ``*.log``, so a leftover of a crash is swept like
+any file), checks that the private name is the file it holds, and unlinks that. A rename onto
+the original name after that moves nothing of ours. If the entry it moved is not its file
+(something replaced the name just before the rename), it puts it back with a hard link, which
+never replaces an entry at the name; where that fails it leaves it under the private name and
+reports it as an error that says where.
+
 So a writer may assume: once :func:`open_locked` returns, its path names the file it holds and
 nothing that follows this protocol unlinks it until the writer releases the lock. A sweeper
 may assume: while it holds the lock on a file that the name still names, no writer is using it
 and none can start to (a writer that opened it meanwhile will fail its own re-check), and
 nobody following the protocol can replace the name before the sweeper unlinks it.
+
+**What is assumed of other processes.** Everything that writes into ``base_dir`` follows this
+protocol or only adds files. One that renames files inside the directory can still make a
+deletion hit an active file, but only by renaming it onto a private name during the few
+microseconds it exists, a name with a random tag it must first read from the directory; there
+is no portable way to unlink "the file this descriptor has open" that would close that too.
+A process with write access to the directory can delete any file in it anyway.
 """
 
 from __future__ import annotations
@@ -39,6 +58,7 @@ import fcntl
 import logging
 import os
 import re
+import secrets
 import stat
 import time
 from pathlib import Path
@@ -57,10 +77,16 @@ WRITER_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _SAFE_FLAGS
 SWEEPER_FLAGS = os.O_RDONLY | _SAFE_FLAGS
 FILE_MODE = 0o640
 DIR_MODE = 0o750
+# Private names of files being deleted (see "Deleting goes through a private name" above).
+ASIDE_PREFIX = ".sweeping-"
 
 
 class InvalidSessionId(ValueError):
     """A session id that could not safely name a file in ``base_dir``."""
+
+
+class LeftAside(OSError):
+    """A file moved aside by mistake while deleting another could not be put back."""
 
 
 def validate_session_id(session_id: str) -> str:
@@ -119,6 +145,53 @@ def still_names(path: str | Path, held: os.stat_result, *, dir_fd: int | None = 
     except FileNotFoundError:
         return False
     return (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino)
+
+
+def aside_name(name: str, tag: str) -> str:
+    """The private name ``name`` is renamed to while it is being deleted (``tag`` unique)."""
+    return f"{ASIDE_PREFIX}{tag}-{name}"
+
+
+def remove_held(
+    path: str | Path, held: os.stat_result, *, dir_fd: int | None = None, tag: str | None = None
+) -> bool:
+    """Delete the file ``held`` describes (its caller holds the lock) if ``path`` still names it.
+
+    The name is renamed to :func:`aside_name` (``tag``: unique per call; default random) and
+    unlinked there once that is checked to be the held file, so whatever replaces ``path``
+    meanwhile is never deleted. False, having deleted nothing, when ``path`` no longer names
+    the file; an entry moved aside by mistake is put back (:class:`LeftAside` if it cannot
+    be). Other errors are raised.
+    """
+    if not still_names(path, held, dir_fd=dir_fd):
+        return False
+    head, name = os.path.split(os.fspath(path))
+    aside = os.path.join(head, aside_name(name, tag or secrets.token_hex(8)))
+    try:
+        os.rename(path, aside, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except FileNotFoundError:
+        return False
+    if still_names(aside, held, dir_fd=dir_fd):
+        os.unlink(aside, dir_fd=dir_fd)
+        return True
+    _put_back(aside, os.fspath(path), dir_fd=dir_fd)
+    return False
+
+
+def _put_back(aside: str, path: str, *, dir_fd: int | None) -> None:
+    """Return an entry moved aside by mistake to ``path``, never replacing what is there now;
+    raise :class:`LeftAside` if it cannot be."""
+    try:
+        os.link(aside, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return  # gone meanwhile: nothing to put back
+    except OSError as exc:  # the name was taken again, or no hard links on this filesystem
+        raise LeftAside(
+            exc.errno,
+            f"replaced while being deleted, and the file that replaced it could not be put "
+            f"back ({exc.strerror}): it is left as {aside}",
+        ) from None
+    os.unlink(aside, dir_fd=dir_fd)
 
 
 def open_locked(path: Path) -> int:

@@ -108,7 +108,7 @@ class OpenSession:
         return 0, ""
 
     def delete_file(self) -> bool:
-        """Unlink the file while still holding its lock, if the path still names it.
+        """Delete the file while still holding its lock, if the path still names it.
 
         False when there is no file or the name now belongs to another file; other errors
         are raised.
@@ -116,12 +116,9 @@ class OpenSession:
         if self.fd is None:
             return False
         try:
-            if not files.still_names(self.path, os.fstat(self.fd)):
-                return False
-            os.unlink(self.path)
+            return files.remove_held(self.path, os.fstat(self.fd))
         except FileNotFoundError:
             return False
-        return True
 
     def close_file(self) -> None:
         """Close the descriptor, which releases the lock: the sweeper may now judge the file."""

@@ -92,6 +92,11 @@ def test_idle_sweeps_are_recorded_once_and_a_sweep_that_deleted_files_always(
         "skipped_active": 0,
         "kept_young": 1,
         "errors": 0,
+        "pressure_deleted": 0,
+        "pressure_bytes_freed": 0,
+        "stale_active": 0,
+        "files_on_disk": 1,
+        "bytes_on_disk": 1,
     }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["young.log"]
 

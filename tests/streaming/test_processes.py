@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import threading
 import time
@@ -237,19 +236,3 @@ def test_a_bad_config_exits_non_zero_with_the_key_path(
     assert b"system.streaming_logs.flush_interval_seconds" in done.stderr
     assert b"Traceback" not in done.stderr
     assert not base_dir.exists()
-
-
-def test_sigterm_flushes_what_was_read_and_keeps_the_file(
-    base_dir: Path, start_writer: StartWriter
-) -> None:
-    writer = start_writer("killed")
-    path = base_dir / "killed.log"
-    writer.send(b"first\n")
-    wait_for_content(path, b"first\n")
-    writer.send(b"unflushed\n")  # read at once, written only at the next flush
-    time.sleep(0.2)
-    writer.send_signal(signal.SIGTERM)
-    assert writer.wait(timeout=30) == 143
-    assert path.read_bytes() == b"first\nunflushed\n"
-    assert not is_locked(path)
-    assert "terminated" in writer.stderr_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import logging
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from streaming.sweeper import SweepResult, sweep
+from streaming.sweeper import SweepResult, resolve_base_dir, sweep
 from tests.streaming.util import OLD, make_file
 
 WINDOW = timedelta(minutes=10)
@@ -31,7 +32,17 @@ def base_dir(base_dir: Path) -> Path:
     return base_dir
 
 
-def test_missing_directory_is_an_empty_sweep(tmp_path: Path) -> None:
+NOTHING_ELSE = {
+    "pressure_deleted": 0,
+    "pressure_bytes_freed": 0,
+    "stale_active": 0,
+}
+
+
+def test_missing_directory_is_an_empty_sweep_and_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="streaming")
     result = sweep(tmp_path / "nope", retention=WINDOW)
     assert result == SweepResult()
     assert result.as_counts() == {
@@ -40,7 +51,15 @@ def test_missing_directory_is_an_empty_sweep(tmp_path: Path) -> None:
         "skipped_active": 0,
         "kept_young": 0,
         "errors": 0,
+        **NOTHING_ELSE,
+        "files_on_disk": 0,
+        "bytes_on_disk": 0,
     }
+    assert result.free_ratio is None
+    (warning,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.levelno == logging.WARNING
+    assert "does not exist" in warning.getMessage()
+    assert warning.base_dir == str(tmp_path / "nope")
 
 
 def test_a_base_dir_that_is_a_file_raises(tmp_path: Path) -> None:
@@ -48,6 +67,36 @@ def test_a_base_dir_that_is_a_file_raises(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError):
         sweep(not_a_dir, retention=WINDOW)
     assert not_a_dir.exists()
+
+
+@pytest.mark.parametrize("target", ["elsewhere", "nowhere"], ids=["to a directory", "dangling"])
+def test_a_base_dir_that_is_a_symbolic_link_is_refused(tmp_path: Path, target: str) -> None:
+    """The sweep deletes files, and only in the directory it was given: never in a link's
+    target (whose other *.log files may be anyone's)."""
+    (tmp_path / "elsewhere").mkdir()
+    precious = make_file(tmp_path / "elsewhere" / "someone-elses.log")
+    link = tmp_path / "streaming"
+    link.symlink_to(tmp_path / target)
+    with pytest.raises(OSError, match="is a symbolic link .* does not follow it") as raised:
+        sweep(link, retention=ZERO)
+    assert raised.value.errno == errno.ELOOP
+    assert str(tmp_path / target) in str(raised.value)
+    assert precious.exists() and link.is_symlink()
+    # Resolving it first does not make it acceptable: only links above it are resolved.
+    with pytest.raises(OSError, match="is a symbolic link"):
+        sweep(resolve_base_dir(link), retention=ZERO)
+
+
+def test_resolve_base_dir_resolves_the_links_above_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "real" / "streaming").mkdir(parents=True)
+    (tmp_path / "via").symlink_to(tmp_path / "real")
+    assert resolve_base_dir(tmp_path / "via" / "streaming") == tmp_path / "real" / "streaming"
+    assert resolve_base_dir(tmp_path / "via" / "missing") == tmp_path / "real" / "missing"
+    monkeypatch.chdir(tmp_path / "via")
+    assert resolve_base_dir(Path("streaming")) == tmp_path / "real" / "streaming"
+    assert resolve_base_dir(Path("/")) == Path("/")
 
 
 def test_result_is_frozen() -> None:
@@ -67,7 +116,11 @@ def test_old_files_go_young_files_stay(base_dir: Path) -> None:
         "skipped_active": 0,
         "kept_young": 2,
         "errors": 0,
+        **NOTHING_ELSE,
+        "files_on_disk": 2,
+        "bytes_on_disk": 11,
     }
+    assert result.free_ratio is not None and 0 < result.free_ratio < 1
     assert sorted(p.name for p in base_dir.iterdir()) == ["fresh.log", "young.log"]
 
 
@@ -116,9 +169,11 @@ def test_a_locked_file_is_active_and_kept_however_old(base_dir: Path) -> None:
 
 
 # Another process (a second sweeper, an operator's rm) removing the files in reverse order,
-# and, with "rmdir", the directory itself.
+# and, with "rmdir", the directory itself. The sweep renames each file it deletes to a private
+# name for the instant before the unlink, so an rmdir racing it may find the directory not yet
+# empty: like an operator running rm -r again, the rival then retries (for at most 5 s).
 _RIVAL = """
-import os, sys
+import errno, os, sys, time
 base = sys.argv[1]
 names = sorted(os.listdir(base), reverse=True)
 print("ready", flush=True)
@@ -128,7 +183,16 @@ for name in names:
     except FileNotFoundError:
         pass
 if sys.argv[2] == "rmdir":
-    os.rmdir(base)
+    for _ in range(5000):
+        try:
+            os.rmdir(base)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENOTEMPTY:
+                raise
+            time.sleep(0.001)
+    else:
+        sys.exit("the directory never became empty")
 """
 
 
@@ -236,6 +300,9 @@ def test_hostile_directory(
         "skipped_active": 0,
         "kept_young": 0,
         "errors": 1,
+        **NOTHING_ELSE,
+        "files_on_disk": 1,
+        "bytes_on_disk": len(b"pinned\n"),
     }
     assert not any(v.exists() for v in victims)
     assert target.read_bytes() == b"must survive\n"
