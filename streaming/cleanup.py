@@ -42,7 +42,7 @@ def sweep_steps(config: TarsyConfig) -> list[Step]:
     )
 
     def sweep_files(run: StepRun) -> Counts:
-        counts = sweep(
+        result = sweep(
             directory,
             retention=timedelta(minutes=logs.file_retention_minutes),
             now=run.now.timestamp(),
@@ -51,7 +51,11 @@ def sweep_steps(config: TarsyConfig) -> list[Step]:
             min_free_percent=logs.min_free_percent,
             max_dir_mb=logs.max_dir_mb,
             max_session_age=timedelta(hours=logs.max_session_age_hours),
-        ).as_counts()
+        )
+        counts = result.as_counts()
+        if result.free_ratio is not None:
+            # Counts are integers: the free space of the directory's filesystem in 1/1000.
+            counts["free_space_permille"] = round(result.free_ratio * 1000)
         if run.stop_requested():
             raise Interrupted(counts)  # the sweep stopped early: say so in the run's outcome
         return counts

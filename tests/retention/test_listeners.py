@@ -105,7 +105,19 @@ def test_a_multi_count_step_reports_its_own_keys(tmp_path: Path) -> None:
     assert JobRunner(job, dry_run=True, listeners=[recorder]).run() == "success"
     (step,) = [call for call in recorder.calls if call[0] == "step_finished"]
     assert step[2] == "sweep" and step[5] is True
-    assert set(step[3]) == {"deleted", "bytes_freed", "skipped_active", "kept_young", "errors"}
+    assert set(step[3]) == {
+        "deleted",
+        "bytes_freed",
+        "skipped_active",
+        "kept_young",
+        "errors",
+        "pressure_deleted",
+        "pressure_bytes_freed",
+        "stale_active",
+        "files_on_disk",
+        "bytes_on_disk",
+        "free_space_permille",
+    }
 
 
 def test_a_failing_step_is_named_to_the_listener() -> None:

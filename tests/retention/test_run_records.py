@@ -86,7 +86,9 @@ def test_idle_sweeps_are_recorded_once_and_a_sweep_that_deleted_files_always(
     assert runner.run() == "success"  # idle again: not recorded
     runs = list(CleanupRun.objects.order_by("started_at"))
     assert len(runs) == 2
-    assert runs[1].counts == {
+    counts = dict(runs[1].counts)
+    assert 0 <= counts.pop("free_space_permille") <= 1000  # the filesystem's, whatever it is
+    assert counts == {
         "deleted": 2,
         "bytes_freed": 150,
         "skipped_active": 0,
