@@ -258,6 +258,7 @@ def test_verbosity_0_quiets_informational_output(
 ) -> None:
     env = dict(subprocess_env, LOG_FORMAT="text", TARSY_HEARTBEAT_FILE=str(tmp_path / "beat"))
     config = tmp_path / "tarsy.yaml"
+    (tmp_path / "logs").mkdir()  # a missing directory is a warning, which -v 0 still shows
     config.write_text(f"system:\n  streaming_logs:\n    base_dir: {tmp_path / 'logs'}\n")
     run = ["run_cleanup", "--once", "--config", str(config)]
 

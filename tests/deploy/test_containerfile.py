@@ -30,6 +30,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.commandline import free_port
+from tests.polling import wait_for
+
 from .support import BASE, CONTAINERFILE, REPO, containers, find, render
 
 # Commands of the Containerfile that only make sense inside an image (a user for USER; file
@@ -208,12 +211,6 @@ def test_build_context_is_the_sources_only(tmp_path: Path) -> None:
 # -- executing it -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def base_environment() -> dict[str, str]:
     """The machine's environment (pip's index settings included) without anything that
     would leak this checkout's settings into the image's processes."""
@@ -352,15 +349,6 @@ def json_lines(stderr: str) -> list[dict]:
         except json.JSONDecodeError:
             pytest.fail(f"LOG_FORMAT=json, but this stderr line is not JSON: {line!r}")
     return parsed
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def http_get(port: int, path: str, host: str) -> tuple[int, bytes]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.request
 from collections.abc import Callable
@@ -66,13 +65,6 @@ def runs_reach(job: str, outcome: str, count: int) -> Callable[[Scrape], bool]:
     """Whether a scrape counts at least ``count`` runs of ``job`` ending in ``outcome``."""
     metric = "tarsy_ops_job_runs_total"
     return lambda scrape: (scrape.value(metric, job=job, outcome=outcome) or 0) >= count
-
-
-def free_port() -> int:
-    """A TCP port the OS says is free now (on 127.0.0.1)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def contract_violations(scrape: Scrape, *, complete: bool) -> list[str]:

@@ -11,12 +11,13 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.commandline import free_port
 
 
 def postgres_bin() -> Path | None:
@@ -27,12 +28,6 @@ def postgres_bin() -> Path | None:
 def can_run_clusters() -> bool:
     """Server binaries, root (to run them as ``postgres``) and ``runuser`` are all here."""
     return postgres_bin() is not None and os.geteuid() == 0 and shutil.which("runuser") is not None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Cluster:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from retention.models import CleanupRun
+from tests.commandline import free_port
 from tests.retention.conftest import (
     REPO,
     ProcessLog,
@@ -30,7 +31,6 @@ from tests.retention.conftest import (
 from tests.retention.metrics_support import (
     Scrape,
     contract_violations,
-    free_port,
     runs_reach,
     scrape_until,
     scrape_url,

@@ -8,13 +8,6 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.streaming.util import write_config
-
-
-@pytest.fixture
-def config_file(tmp_path: Path, base_dir: Path) -> Path:
-    return write_config(tmp_path / "tarsy.yaml", base_dir)
-
 
 def test_stdin_is_copied_byte_for_byte_and_the_session_completed(
     base_dir: Path, config_file: Path

@@ -20,7 +20,8 @@ import pytest
 from streaming.config import StreamingLogsConfig
 from streaming.files import InvalidSessionId, validate_session_id
 from streaming.logger import StreamingLogger
-from tests.streaming.util import SLACK, FakeClock, is_locked, wait_for
+from tests.polling import wait_for
+from tests.streaming.util import SLACK, FakeClock, is_locked
 
 
 def make_config(base_dir: Path, **overrides: object) -> StreamingLogsConfig:

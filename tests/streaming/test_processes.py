@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from streaming.sweeper import SweepResult, sweep
+from tests.polling import wait_for
 from tests.streaming.util import (
     OLD,
     SLACK,
@@ -27,7 +28,6 @@ from tests.streaming.util import (
     is_locked,
     make_file,
     read_or_none,
-    wait_for,
     wait_for_content,
     write_config,
 )

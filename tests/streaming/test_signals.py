@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.polling import wait_for
 from tests.streaming.util import (
     START_TIMEOUT,
     StartWriter,
     is_locked,
     read_or_none,
-    wait_for,
     write_config,
 )
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
+from tests.polling import wait_for
 
 # The machine running the suite may be busy: "about one flush interval" gets this much slack.
 SLACK = 3.0
@@ -27,16 +27,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float) -> float:
-    """Poll until ``predicate()`` holds; return the seconds it took, fail after ``timeout``."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(0.02)
-    return time.monotonic() - start
 
 
 def is_locked(path: Path) -> bool:
