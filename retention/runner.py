@@ -21,7 +21,7 @@ from datetime import datetime
 from django.db import DatabaseError
 from django.utils import timezone
 
-from retention.listeners import CleanupListener, Listeners
+from retention.listeners import CleanupListener, Listeners, RunFinished, StepFinished
 from retention.models import CleanupRun
 from retention.registry import Interrupted, Job, Progress, Step, StepRun
 from retention.run import Run, describe, log
@@ -72,7 +72,15 @@ class JobRunner:
             run.log_line(job.name, dry_run=self.dry_run, duration_ms=int(duration * 1000))
             self._record(job, run)
         self.listeners.run_finished(
-            job.name, run.outcome, run.now, duration, run.counts, run.failed_steps, self.dry_run
+            RunFinished(
+                job=job.name,
+                outcome=run.outcome,
+                started_at=run.now,
+                duration_s=duration,
+                counts=dict(run.counts),
+                failed_steps=tuple(run.failed_steps),
+                dry_run=self.dry_run,
+            )
         )
         return run.outcome
 
@@ -133,7 +141,13 @@ class JobRunner:
     def _step_finished(self, job: Job, run: Run, step: Step, *, error: str | None) -> None:
         """Tell the listeners what ``step`` counted (its own keys) and how it ended."""
         self.listeners.step_finished(
-            job.name, step.name, run.step_counts(step), error, self.dry_run
+            StepFinished(
+                job=job.name,
+                step=step.name,
+                counts=dict(run.step_counts(step)),
+                error=error,
+                dry_run=self.dry_run,
+            )
         )
 
     def _progress(self, job: Job, run: Run, step: Step) -> Progress:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import retention.metrics.definitions as m
-from retention.listeners import BaseCleanupListener
+from retention.listeners import CleanupListener, RunFinished, StepFinished
 from retention.registry import Job
 from tarsy_project.config import TarsyConfig
 
@@ -65,7 +65,7 @@ FEEDS: dict[str, Feed] = {
 }
 
 
-class MetricsListener(BaseCleanupListener):
+class MetricsListener(CleanupListener):
     """Keeps :class:`~retention.metrics.definitions.CleanupMetrics` up to date with the runs."""
 
     def __init__(self, metrics: m.CleanupMetrics) -> None:
@@ -117,16 +117,16 @@ class MetricsListener(BaseCleanupListener):
         with self._lock:
             self._passed[job] = []
 
-    def step_finished(
-        self,
-        job: str,
-        step: str,
-        counts: Mapping[str, int],
-        error: str | None,
-        dry_run: bool,
-    ) -> None:
+    def step_finished(self, event: StepFinished) -> None:
         """Changes count at once (a failed step's committed batches did change rows);
         measurements wait for the run's end, where a step cut short is told apart."""
+        job, step, counts, error, dry_run = (
+            event.job,
+            event.step,
+            event.counts,
+            event.error,
+            event.dry_run,
+        )
         measured: dict[str, float] = {}
         for key, value in counts.items():
             feed = FEEDS.get(key)
@@ -149,16 +149,8 @@ class MetricsListener(BaseCleanupListener):
         labels = {**({"job": job, "step": step} if feed.per_step else {}), **feed.labels}
         (counter.labels(**labels) if labels else counter).inc(value)
 
-    def run_finished(
-        self,
-        job: str,
-        outcome: str,
-        started_at: datetime,
-        duration_s: float,
-        counts: Mapping[str, int],
-        failed_steps: list[str],
-        dry_run: bool,
-    ) -> None:
+    def run_finished(self, event: RunFinished) -> None:
+        job, outcome, dry_run = event.job, event.outcome, event.dry_run
         with self._lock:
             passed = self._passed.pop(job, [])
         if outcome == "interrupted":
@@ -171,6 +163,6 @@ class MetricsListener(BaseCleanupListener):
         if dry_run:
             return
         self.metrics.job_runs.labels(job, outcome).inc()
-        self.metrics.job_duration.labels(job).observe(duration_s)
+        self.metrics.job_duration.labels(job).observe(event.duration_s)
         if outcome == "success":
-            self.metrics.job_last_success.labels(job).set(started_at.timestamp())
+            self.metrics.job_last_success.labels(job).set(event.started_at.timestamp())

@@ -6,14 +6,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from retention.config import RetentionConfig
-from retention.listeners import BaseCleanupListener, CleanupListener
+from retention.listeners import CleanupListener, RunFinished, StepFinished
 from retention.models import CleanupRun
 from retention.registry import Job, Step, StepRun
 from retention.runner import JobRunner
@@ -24,7 +24,7 @@ from tests.retention.conftest import job_for, seed_backlog
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Recorder(BaseCleanupListener):
+class Recorder(CleanupListener):
     def __init__(self) -> None:
         self.calls: list[tuple] = []
 
@@ -34,27 +34,26 @@ class Recorder(BaseCleanupListener):
     def job_started(self, job: str, now: datetime) -> None:
         self.calls.append(("job_started", job, now))
 
-    def step_finished(
-        self, job: str, step: str, counts: Mapping[str, int], error: str | None, dry_run: bool
-    ) -> None:
-        self.calls.append(("step_finished", job, step, dict(counts), error, dry_run))
+    def step_finished(self, event: StepFinished) -> None:
+        e = event
+        self.calls.append(("step_finished", e.job, e.step, dict(e.counts), e.error, e.dry_run))
 
-    def run_finished(
-        self,
-        job: str,
-        outcome: str,
-        started_at: datetime,
-        duration_s: float,
-        counts: Mapping[str, int],
-        failed_steps: list[str],
-        dry_run: bool,
-    ) -> None:
+    def run_finished(self, event: RunFinished) -> None:
+        e = event
         self.calls.append(
-            ("run_finished", job, outcome, started_at, duration_s, dict(counts), failed_steps)
+            (
+                "run_finished",
+                e.job,
+                e.outcome,
+                e.started_at,
+                e.duration_s,
+                dict(e.counts),
+                list(e.failed_steps),
+            )
         )
 
 
-class Broken(BaseCleanupListener):
+class Broken(CleanupListener):
     def job_started(self, job: str, now: datetime) -> None:
         raise RuntimeError("listener bug")
 

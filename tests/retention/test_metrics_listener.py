@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from retention.config import RetentionConfig
+from retention.listeners import RunFinished, StepFinished
 from retention.metrics import definitions
 from retention.metrics.definitions import CleanupMetrics
 from retention.metrics.listener import FEEDS, MetricsListener
@@ -86,10 +87,12 @@ def run(
     listener.job_started(job_name, started_at)
     counts: dict[str, int] = {}
     for step, step_counts, error in steps:
-        listener.step_finished(job_name, step, step_counts, error, dry_run)
+        listener.step_finished(StepFinished(job_name, step, step_counts, error, dry_run))
         counts.update(step_counts)
     failed = [step for step, _, error in steps if error]
-    listener.run_finished(job_name, outcome, started_at, duration_s, counts, failed, dry_run)
+    listener.run_finished(
+        RunFinished(job_name, outcome, started_at, duration_s, counts, tuple(failed), dry_run)
+    )
 
 
 def full_retention_run(listener: MetricsListener, **options: object) -> None:
