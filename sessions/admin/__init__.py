@@ -18,7 +18,7 @@ Actions (``actions.py``; POST-only with CSRF, the admin's own machinery)
 Fast on a million sessions
     Every list here uses ``tarsy_project.admin_mixins.FastListMixin`` (no full-table
     ``COUNT(*)``). The session list has no relation columns (no per-row queries), is ordered by
-    ``-created_at`` (index ``as_created_idx``) and sortable only by that column.
+    ``-created_at`` (index ``tarsy_ops_as_created``) and sortable only by that column.
 """
 
 # Importing the modules registers their admin classes.

@@ -16,7 +16,7 @@ from sessions import selectors
 from sessions.admin import actions as session_actions
 from sessions.models import CHILD_MODELS, AlertSession, ChatUserMessage, Stage
 from tarsy_project.admin_mixins import EstimatedCountPaginator
-from tests.factories import add_children, make_session
+from tests.factories import add_children, add_stage, make_session
 
 CHANGELIST = reverse("admin:alert_sessions_alertsession_changelist")
 
@@ -411,7 +411,7 @@ def test_session_page_counts_children_and_links_to_filtered_lists(superuser_clie
     live, deleted = sessions_
     add_children(deleted)
     other = add_children(live)
-    Stage.objects.create(session=deleted, name="second")
+    add_stage(deleted, stage_name="second")
     html = superuser_client.get(change_url(deleted.pk)).content.decode()
 
     for model in CHILD_MODELS:
