@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from tarsy_project.database import database_settings
+from tarsy_project.database import attach, database_mode, database_settings
 from tarsy_project.logging import configure_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     # Only when the proxy in front always sets X-Forwarded-Proto itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Path to tarsy.yaml; absent means every default of DESIGN §3.
+# Path to tarsy.yaml; absent means every default (README, "Configuration").
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
 
 # Touched by run_cleanup at every wake-up; `cleanup_status --liveness` checks only its age.
@@ -42,8 +42,18 @@ TARSY_HEARTBEAT_FILE = env.str(
     "TARSY_HEARTBEAT_FILE", default=str(BASE_DIR / "var" / "run_cleanup.heartbeat")
 )
 
+# standalone (TARSy Ops creates TARSy's tables) or attached (DATABASE_URL is TARSy's own
+# PostgreSQL database; TARSy Ops' tables go to the schema TARSY_OPS_SCHEMA).
+_DB_MODE = database_mode(os.environ)
+TARSY_DB_MODE = _DB_MODE.name
+TARSY_OPS_SCHEMA = _DB_MODE.ops_schema
+
 DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "tarsy.sqlite3"
-DATABASES = {"default": database_settings(os.environ, default_sqlite=DEFAULT_SQLITE_PATH)}
+DATABASES = {
+    "default": attach(database_settings(os.environ, default_sqlite=DEFAULT_SQLITE_PATH), _DB_MODE)
+}
+# In attached mode, migrate leaves TARSy's tables alone.
+DATABASE_ROUTERS = ["sessions.routers.TarsyTablesRouter"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
