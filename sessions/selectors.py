@@ -1,7 +1,9 @@
 """Reads behind the services and the admin: the retention passes, children per session.
 
 The rules themselves (live, due for soft delete, due for purge) are ``AlertSessionQuerySet``'s;
-this module shapes them for the batch walk and counts what hangs below sessions.
+this module shapes them for the batch walk and counts what hangs below sessions: the rows of
+every table that cascades from ``alert_sessions`` in the actual database (``sessions.cascade``),
+models or not.
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, router
+from django.db.models import QuerySet
 
+from sessions.cascade import CascadeGraph, read_graph
 from sessions.models import CHILD_MODELS, AlertSession, Event, SessionChild
 from sessions.querysets import finished_before, left_unfinished_before
 from sessions.statuses import STALE_UNFINISHED_STATUSES
@@ -46,12 +51,51 @@ def session_id_lookup(model: type[SessionChild]) -> str:
     return f"{model.session_path}_id"
 
 
-def count_children(*, session_ids: Iterable[str]) -> dict[type[SessionChild], int]:
-    """Rows of each child kind belonging to the given sessions (one COUNT per kind)."""
-    ids = list(session_ids)
-    return {
-        model: model.objects.filter(**{f"{session_id_lookup(model)}__in": ids}).aggregate(
-            n=Count("pk")
-        )["n"]
-        for model in CHILD_MODELS
-    }
+def cascade_graph() -> CascadeGraph:
+    """The foreign keys of the database the sessions live in, seen from ``alert_sessions``."""
+    return read_graph(connections[router.db_for_read(AlertSession)])
+
+
+def child_tables(graph: CascadeGraph | None = None) -> list[str]:
+    """The tables that lose rows with a session: the child models' first, in their order,
+    then any other (a later TARSy release's) by name."""
+    found = (graph or cascade_graph()).tables()
+    by_model = [m._meta.db_table for m in CHILD_MODELS if m._meta.db_table in found]
+    return by_model + sorted(set(found) - set(by_model))
+
+
+def child_model(table: str) -> type[SessionChild] | None:
+    """The model of a child table, if TARSy Ops has one."""
+    return next((m for m in CHILD_MODELS if m._meta.db_table == table), None)
+
+
+def child_label(table: str) -> str:
+    """How people read a child table's name: ``LLM interactions``, ``investigation memories``."""
+    model = child_model(table)
+    if model is not None:
+        return str(model._meta.verbose_name_plural)
+    return table.rpartition(".")[2].strip('"').replace("_", " ")
+
+
+def count_children(*, session_ids: Iterable[str]) -> dict[str, int]:
+    """Rows each child table loses with the given sessions, by table (``child_tables`` order;
+    one statement)."""
+    ids = list(dict.fromkeys(str(i) for i in session_ids))
+    return count_owned_rows(AlertSession.all_objects.filter(pk__in=ids))
+
+
+def count_owned_rows(sessions: QuerySet[AlertSession]) -> dict[str, int]:
+    """Rows each child table loses with ``sessions``: every row an ``ON DELETE CASCADE``
+    reaches from them, along any path, counted in one statement."""
+    connection = connections[router.db_for_read(AlertSession)]
+    graph = read_graph(connection)
+    counts = dict.fromkeys(child_tables(graph), 0)
+    try:
+        keys = sessions.order_by().values("pk").query.get_compiler(connection=connection)
+        sql, params = keys.as_sql()
+    except EmptyResultSet:
+        return counts
+    with connection.cursor() as cursor:
+        cursor.execute(graph.count_sql(sql, connection), params)
+        counts.update(zip(graph.tables(), cursor.fetchone(), strict=True))
+    return counts

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from sessions.models import (
+    CHILD_MODELS,
     AgentExecution,
     AlertSession,
     Chat,
@@ -27,6 +28,8 @@ from sessions.models import (
 from sessions.statuses import TERMINAL_STATUSES, SessionStatus
 
 CHAIN = "kubernetes-agent-chain"
+# The child tables of the standalone schema, in the order counts come in.
+CHILD_TABLES = [model._meta.db_table for model in CHILD_MODELS]
 
 
 def make_session(

@@ -3,8 +3,10 @@
 Sessions (``sessions.py``)
     The list shows live *and* soft-deleted sessions (``get_queryset`` starts from
     ``AlertSession.all_objects``), with a "Live / Soft-deleted / All" filter and a "Deleted"
-    column. A session's page is read-only and shows how many rows of each child kind it owns,
-    each count linking to that child's list filtered with ``?session=<id>`` (``children.py``).
+    column. A session's page is read-only and shows how many rows of each child table it owns:
+    every table that cascades from ``alert_sessions`` in the database, with a model or not
+    (a later TARSy release's memories, scores...). A count of a table TARSy Ops has a model for
+    links to that child's list filtered with ``?session=<id>`` (``children.py``).
 
 Actions (``actions.py``; POST-only with CSRF, the admin's own machinery)
     "Restore selected sessions" and "Soft-delete selected sessions" need the model's custom
@@ -12,7 +14,7 @@ Actions (``actions.py``; POST-only with CSRF, the admin's own machinery)
     ``sessions.services.operators`` and write one ``LogEntry`` per changed session. Hard delete
     is for superusers only and replaces both Django's ``delete_selected`` action and the
     per-object delete page: Django's versions collect every child row into memory to list it,
-    ours shows counts per child kind (``selectors.count_children``) and deletes through
+    ours shows counts per child table (``selectors.count_children``) and deletes through
     ``operators.purge_sessions``, letting the database cascade.
 
 Fast on a million sessions

@@ -150,7 +150,7 @@ class SessionActionsMixin:
     def _purge(self, request: HttpRequest, ids: list[str]) -> None:
         result = operators.purge_sessions(ids=ids)
         summary = ", ".join(
-            f"{n} {m._meta.verbose_name_plural}" for m, n in result.children.items()
+            f"{n} {selectors.child_label(table)}" for table, n in result.children.items()
         )
         _log(request, result.changed, DELETION, f"{PURGED_MESSAGE}; removed with it: {summary}")
         self.message_user(
@@ -172,7 +172,7 @@ class SessionActionsMixin:
             "ids": ids,
             "ids_shown": ids[:MAX_IDS_SHOWN],
             "ids_hidden": max(0, len(ids) - MAX_IDS_SHOWN),
-            "child_counts": [(m._meta.verbose_name_plural, n) for m, n in counts.items()],
+            "child_counts": [(selectors.child_label(t), n) for t, n in counts.items()],
             "child_total": sum(counts.values()),
             "action": action,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,

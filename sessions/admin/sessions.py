@@ -10,7 +10,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
 from sessions import selectors
@@ -101,16 +102,19 @@ class AlertSessionAdmin(SessionActionsMixin, ReadOnlyAdminMixin, FastListMixin, 
 
     @admin.display(description="Child rows")
     def child_rows(self, obj: AlertSession) -> str:
-        """Rows of each child kind, each linking to that child's list filtered to the session."""
+        """Rows of each child table (those a purge would delete with the session); a table
+        TARSy Ops has a model for links to its list filtered to the session."""
         query = urlencode({"session": obj.pk})
-        rows = [
-            (_changelist_url(model), query, capfirst(model._meta.verbose_name_plural), n)
-            for model, n in selectors.count_children(session_ids=[obj.pk]).items()
-        ]
-        return format_html(
-            "<ul class='child-rows'>{}</ul>",
-            format_html_join("", "<li><a href='{}?{}'>{}: {}</a></li>", rows),
-        )
+        items = []
+        for table, n in selectors.count_children(session_ids=[obj.pk]).items():
+            label = capfirst(selectors.child_label(table))
+            model = selectors.child_model(table)
+            if model is None:
+                items.append(format_html("<li>{}: {}</li>", label, n))
+            else:
+                link = f"{_changelist_url(model)}?{query}"
+                items.append(format_html("<li><a href='{}'>{}: {}</a></li>", link, label, n))
+        return format_html("<ul class='child-rows'>{}</ul>", mark_safe("".join(items)))
 
 
 def _changelist_url(model: type[Model]) -> str:

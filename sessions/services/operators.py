@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions import selectors
-from sessions.models import AlertSession, SessionChild
+from sessions.models import AlertSession
 
 
 @dataclass
@@ -29,9 +29,10 @@ class OperatorResult:
 @dataclass
 class PurgeResult(OperatorResult):
     """A purge: ``changed`` are the sessions hard-deleted; ``children`` the rows that went with
-    them, per child kind, counted in the same transaction. Nothing is ever ``unchanged``."""
+    them, per child table (``selectors.child_tables``), counted in the same transaction.
+    Nothing is ever ``unchanged``."""
 
-    children: dict[type[SessionChild], int] = field(default_factory=dict)
+    children: dict[str, int] = field(default_factory=dict)
 
 
 def restore_sessions(*, ids: Iterable[str], dry_run: bool = False) -> OperatorResult:

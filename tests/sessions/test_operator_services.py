@@ -7,9 +7,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from sessions import selectors
-from sessions.models import CHILD_MODELS, AlertSession
+from sessions.models import AlertSession
 from sessions.services import operators
-from tests.factories import add_children, make_session
+from tests.factories import CHILD_TABLES, add_children, make_session
 
 
 def _deleted_at(session_id: str):
@@ -76,10 +76,10 @@ def test_count_children_counts_every_kind_per_session(db):
     a, b = make_session(), make_session()
     add_children(a)
     add_children(b)
-    assert set(selectors.count_children(session_ids=[a.pk])) == set(CHILD_MODELS)
-    assert selectors.count_children(session_ids=[a.pk]) == {m: 1 for m in CHILD_MODELS}
-    assert selectors.count_children(session_ids=[a.pk, b.pk]) == {m: 2 for m in CHILD_MODELS}
-    assert selectors.count_children(session_ids=[]) == {m: 0 for m in CHILD_MODELS}
+    assert list(selectors.count_children(session_ids=[a.pk])) == CHILD_TABLES
+    assert selectors.count_children(session_ids=[a.pk]) == dict.fromkeys(CHILD_TABLES, 1)
+    assert selectors.count_children(session_ids=[a.pk, b.pk]) == dict.fromkeys(CHILD_TABLES, 2)
+    assert selectors.count_children(session_ids=[]) == dict.fromkeys(CHILD_TABLES, 0)
 
 
 def test_purge_sessions_removes_sessions_and_reports_child_counts(db):
@@ -90,7 +90,7 @@ def test_purge_sessions_removes_sessions_and_reports_child_counts(db):
     result = operators.purge_sessions(ids=[a.pk, b.pk, "nope", a.pk])
 
     assert (result.changed, result.unchanged, result.unknown) == ([a.pk, b.pk], [], ["nope"])
-    assert result.children == {m: 2 for m in CHILD_MODELS}
+    assert result.children == dict.fromkeys(CHILD_TABLES, 2)
     assert list(AlertSession.all_objects.values_list("pk", flat=True)) == [keep.pk]
-    assert selectors.count_children(session_ids=[keep.pk]) == {m: 1 for m in CHILD_MODELS}
-    assert selectors.count_children(session_ids=[a.pk, b.pk]) == {m: 0 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[keep.pk]) == dict.fromkeys(CHILD_TABLES, 1)
+    assert selectors.count_children(session_ids=[a.pk, b.pk]) == dict.fromkeys(CHILD_TABLES, 0)
