@@ -1,7 +1,10 @@
-"""Strict YAML for tarsy.yaml: safe types only, and no key written twice.
+"""Strict YAML for tarsy.yaml: safe types only, no key written twice, bounded nesting.
 
 PyYAML keeps the last of two equal keys silently; here the second one is an error naming the
-key path and both lines, so a setting pasted twice never overrides the first unseen.
+key path and both lines, so a setting pasted twice never overrides the first unseen. PyYAML
+builds nodes recursively, so nesting is bounded (a file of a thousand ``[`` is a clean error,
+not a RecursionError), and a value its constructors cannot build is an error at its line, not
+an exception from inside the library.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from typing import Any
 import yaml
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+# TARSy's deepest section (agent_chains -> chain -> stages -> stage -> agents -> agent) is
+# about eight levels deep; a file nested eight times deeper than that is not a configuration.
+MAX_DEPTH = 64
 
 
 class DuplicateKeyError(yaml.YAMLError):
@@ -19,9 +26,40 @@ class DuplicateKeyError(yaml.YAMLError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of keeping the last one silently."""
+    """SafeLoader that refuses duplicate keys and deep nesting, and reads dates as text."""
 
     key_path: tuple[str, ...] = ()  # where the mapping being built sits, for error messages
+    depth = 0  # nodes being composed, outermost first
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, f"nesting deeper than {MAX_DEPTH} levels", mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # PyYAML's constructors raise these for values such as ``!!int abc``.
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read the value as {tag}: {exc}", node.start_mark
+            ) from None
+
+
+# No setting TARSy Ops reads is a date, and TARSy reads dates as text: ``2025-02-30`` in one
+# of TARSy's sections must load, not fail as an impossible date.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
@@ -62,7 +100,22 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 def load_strict_yaml(text: str) -> Any:
     """The one YAML document in ``text`` (None when empty).
 
-    Raise :class:`DuplicateKeyError`, or PyYAML's own errors for bad syntax, unsafe tags and
-    several documents.
+    Raise :class:`DuplicateKeyError`, or PyYAML's own errors for bad syntax, unsafe tags, deep
+    nesting, values that cannot be built and several documents.
     """
     return yaml.load(text, Loader=_StrictLoader)
+
+
+def read_plain_scalar(text: str) -> Any:
+    """``text`` as YAML reads it unquoted: ``30`` an integer, ``true`` a boolean, ``1h`` text.
+
+    An environment variable's value is read this way, so ``${DAYS}`` can stand for a number.
+    """
+    loader = _StrictLoader("")
+    try:
+        tag = loader.resolve(yaml.ScalarNode, text, (True, False))
+        return loader.construct_object(yaml.ScalarNode(tag, text))
+    except yaml.YAMLError:
+        return text
+    finally:
+        loader.dispose()

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from tarsy_project.database import attach, database_mode, database_settings
 from tarsy_project.logging import configure_logging
@@ -34,7 +35,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     # Only when the proxy in front always sets X-Forwarded-Proto itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Path to tarsy.yaml; absent means every default (README, "Configuration").
+# Path to tarsy.yaml; absent means every default (README.md, Configuration).
 TARSY_CONFIG = env.str("TARSY_CONFIG", default="") or None
 
 # Touched by run_cleanup at every wake-up; `cleanup_status --liveness` checks only its age.
@@ -47,6 +48,21 @@ TARSY_HEARTBEAT_FILE = env.str(
 _DB_MODE = database_mode(os.environ)
 TARSY_DB_MODE = _DB_MODE.name
 TARSY_OPS_SCHEMA = _DB_MODE.ops_schema
+
+
+def metrics_port(raw: str) -> int | None:
+    """``METRICS_PORT``: empty means no metrics server; anything else must be a TCP port."""
+    value = raw.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
+        raise ImproperlyConfigured(f"METRICS_PORT must be a port number 1..65535, not {raw!r}")
+    return int(value)
+
+
+# run_cleanup serves its Prometheus metrics on http://METRICS_ADDR:METRICS_PORT/metrics.
+METRICS_PORT = metrics_port(env.str("METRICS_PORT", default=""))
+METRICS_ADDR = env.str("METRICS_ADDR", default="") or "0.0.0.0"
 
 DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "tarsy.sqlite3"
 DATABASES = {
@@ -65,6 +81,8 @@ INSTALLED_APPS = [
     "sessions.apps.AlertSessionsConfig",
     "retention.apps.RetentionAppConfig",
     "streaming.apps.StreamingAppConfig",
+    # The project itself: registers the system check of tarsy.yaml.
+    "tarsy_project.apps.TarsyProjectConfig",
 ]
 
 MIDDLEWARE = [

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ast
 import copy
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,11 +20,13 @@ DEPLOY = REPO / "deploy"
 KUBE = DEPLOY / "kubernetes"
 BASE = KUBE / "base"
 OVERLAY = KUBE / "overlays" / "pre-1.29"
+MONITORING = KUBE / "components" / "monitoring"
+MONITORING_OVERLAY = KUBE / "overlays" / "monitoring"
 COMPOSE = DEPLOY / "compose.yaml"
 CONTAINERFILE = DEPLOY / "Containerfile"
 EXAMPLE_CONFIG = DEPLOY / "config" / "tarsy.yaml.example"
 
-# Where the code reads its environment (DESIGN §1 layout).
+# Where the code reads its environment: the project's packages.
 SOURCE_DIRS = ("tarsy_project", "retention", "streaming", "sessions")
 
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -37,7 +43,8 @@ def load_yaml(path: Path) -> Any:
 
 
 def is_kustomization(doc: dict[str, Any]) -> bool:
-    return doc.get("kind") == "Kustomization"
+    """A kustomization or a kustomize component (``kind: Component``)."""
+    return doc.get("kind") in {"Kustomization", "Component"}
 
 
 def manifest_files() -> list[Path]:
@@ -58,7 +65,7 @@ def manifest_files() -> list[Path]:
 def kustomize_files(kustomization_dir: Path) -> list[Path]:
     """Every file or directory a kustomization names (resources, patches, generators)."""
     doc = load_yaml(kustomization_dir / "kustomization.yaml")
-    named: list[str] = list(doc.get("resources", []))
+    named: list[str] = list(doc.get("resources", [])) + list(doc.get("components", []))
     for patch in doc.get("patches", []) + doc.get("patchesStrategicMerge", []):
         if isinstance(patch, str):
             named.append(patch)
@@ -138,12 +145,15 @@ def _matches(doc: dict[str, Any], target: dict[str, Any]) -> bool:
     )
 
 
-def render(kustomization_dir: Path) -> list[dict[str, Any]]:
+def render(
+    kustomization_dir: Path, inherited: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The objects a kustomization produces, as this repository uses kustomize: resources
-    (files or directories), JSON 6902 patches with a target, and configMapGenerator (without
-    the name hash, which `kubectl kustomize` adds; see test_kubectl_kustomize_renders)."""
+    (files or directories), configMapGenerator (without the name hash, which `kubectl
+    kustomize` adds; see test_kubectl_kustomize_renders), components, then JSON 6902 patches
+    with a target. A component works on what its parent has built so far (``inherited``)."""
     doc = load_yaml(kustomization_dir / "kustomization.yaml")
-    objects: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = list(inherited or [])
     for name in doc.get("resources", []):
         path = (kustomization_dir / name).resolve()
         objects.extend(render(path) if path.is_dir() else load_documents(path))
@@ -161,6 +171,8 @@ def render(kustomization_dir: Path) -> list[dict[str, Any]]:
                 "data": data,
             }
         )
+    for name in doc.get("components", []):
+        objects = render((kustomization_dir / name).resolve(), objects)
     for patch in doc.get("patches", []):
         operations = load_yaml(kustomization_dir / patch["path"])
         assert isinstance(operations, list), "only JSON 6902 patches are rendered here"
@@ -253,3 +265,32 @@ def env_vars_read_by_code() -> set[str]:
                 continue
             names |= env_reads_in(path.read_text(encoding="utf-8"))
     return names
+
+
+# -- external tools -----------------------------------------------------------------------------
+
+
+def require_tool(name: str, *, env_var: str | None = None, hint: str = "") -> str:
+    """The path of a command-line tool (``env_var`` names an override). Missing, it skips the
+    test with one line, except under CI (``CI`` set), where every check must run: it fails."""
+    path = shutil.which((os.environ.get(env_var) if env_var else None) or name)
+    if path:
+        return path
+    message = f"{name} not found" + (f" ({hint})" if hint else "")
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must run this check", pytrace=False)
+    pytest.skip(message)
+
+
+def kubectl_kustomize(directory: Path) -> list[dict[str, Any]]:
+    """``kubectl kustomize DIR`` (offline), parsed; skips without kubectl (fails under CI)."""
+    kubectl = require_tool("kubectl", hint="kubectl kustomize checks the kustomizations")
+    out = subprocess.run(
+        [kubectl, "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]

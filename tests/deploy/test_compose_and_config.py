@@ -13,8 +13,14 @@ import pytest
 import yaml
 
 from retention.config import RetentionConfig
+from sessions.config import OrphanDetectionConfig
 from streaming.config import StreamingLogsConfig
-from tarsy_project.config import ConfigError, load_config, parse_config
+from tarsy_project.config import (
+    ConfigError,
+    load_config,
+    load_config_with_warnings,
+    parse_config,
+)
 
 from .support import (
     BASE,
@@ -32,7 +38,12 @@ from .support import (
 )
 
 APP_SERVICES = ("migrate", "web", "cleanup")
-SECTIONS = {"retention": RetentionConfig, "streaming_logs": StreamingLogsConfig}
+# Where each section TARSy Ops reads sits in the file.
+SECTIONS = {
+    ("queue",): OrphanDetectionConfig,
+    ("system", "retention"): RetentionConfig,
+    ("system", "streaming_logs"): StreamingLogsConfig,
+}
 
 
 # -- tarsy.yaml.example ---------------------------------------------------------------------------
@@ -40,14 +51,18 @@ SECTIONS = {"retention": RetentionConfig, "streaming_logs": StreamingLogsConfig}
 
 def test_example_config_loads_and_equals_the_defaults() -> None:
     assert load_config(EXAMPLE_CONFIG) == load_config(None)
+    assert load_config_with_warnings(EXAMPLE_CONFIG).warnings == ()
 
 
 def test_example_config_names_every_key_explicitly() -> None:
     raw = load_yaml(EXAMPLE_CONFIG)
-    assert set(raw) == {"system"}
-    assert set(raw["system"]) == set(SECTIONS)
-    for section, cls in SECTIONS.items():
-        assert set(raw["system"][section]) == {f.name for f in dataclasses.fields(cls)}, section
+    assert set(raw) == {"queue", "system"}
+    assert set(raw["system"]) == {"retention", "streaming_logs"}
+    for where, cls in SECTIONS.items():
+        section = raw
+        for key in where:
+            section = section[key]
+        assert set(section) == {f.name for f in dataclasses.fields(cls)}, where
 
 
 def test_example_config_comments_every_key() -> None:
@@ -213,6 +228,8 @@ def test_env_extraction_finds_the_settings_variables() -> None:
         "ALLOWED_HOSTS",
         "STATIC_ROOT",
         "TARSY_HEARTBEAT_FILE",
+        "METRICS_PORT",
+        "METRICS_ADDR",
     }
     assert documented <= read, f"not found in the code: {documented - read}"
 

@@ -1,21 +1,22 @@
 """deploy/kubernetes: schema-valid manifests, resolvable kustomizations, and the pod's contract
-(native sidecar, shared streaming directory, probes, env, grace period). Offline."""
+(native sidecar, shared streaming directory, probes, env, grace period). Offline. The
+monitoring component's own checks are in test_monitoring.py."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
-import yaml
 
 from tarsy_project.config import load_config
 
+from .crd_shapes import is_operator_object, shape_errors
 from .support import (
     BASE,
     KUBE,
+    MONITORING,
+    MONITORING_OVERLAY,
     OVERLAY,
     container_env_names,
     containers,
@@ -23,6 +24,7 @@ from .support import (
     is_kustomization,
     iter_workloads,
     json_pointer,
+    kubectl_kustomize,
     kustomize_files,
     load_documents,
     load_yaml,
@@ -35,7 +37,7 @@ from .support import (
 NATIVE_SIDECAR_VERSIONS = ("1.29", "1.33")
 # The overlay is for older clusters; it must also be valid on newer ones.
 LEGACY_VERSIONS = ("1.27", "1.28", "1.33")
-KUSTOMIZATIONS = (KUBE, BASE, OVERLAY)
+KUSTOMIZATIONS = (KUBE, BASE, OVERLAY, MONITORING_OVERLAY)
 
 # From sessions/services/retention.py (per-batch limits on PostgreSQL) and deploy/gunicorn.conf.py.
 STATEMENT_TIMEOUT_S = 60
@@ -43,6 +45,12 @@ LOCK_TIMEOUT_S = 5
 
 
 def validate(obj: dict, version: str) -> None:
+    """Kubernetes' own schema for the version; the Prometheus Operator's objects, which it
+    has no schema for, get the shape check of crd_shapes.py."""
+    if is_operator_object(obj):
+        errors = shape_errors(obj)
+        assert not errors, f"{obj['kind']}/{obj['metadata']['name']}: " + "; ".join(errors)
+        return
     try:
         kubernetes_validate.validate(obj, version, strict=True)
     except kubernetes_validate.ValidationError as exc:
@@ -53,6 +61,7 @@ def validate(obj: dict, version: str) -> None:
 def test_manifest_files_are_found() -> None:
     names = {path.name for path in manifest_files()}
     assert {"deployment.yaml", "service.yaml", "migrate-job.yaml", "secret.example.yaml"} <= names
+    assert {"podmonitor.yaml", "prometheusrule.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", manifest_files(), ids=lambda p: str(p.relative_to(KUBE)))
@@ -76,6 +85,16 @@ def test_rendered_pre_1_29_overlay_validates(version: str) -> None:
         validate(obj, version)
 
 
+@pytest.mark.parametrize("version", NATIVE_SIDECAR_VERSIONS)
+def test_rendered_monitoring_overlay_validates(version: str) -> None:
+    objects = render(MONITORING_OVERLAY)
+    assert {obj["kind"] for obj in objects} == {
+        "Deployment", "Service", "Job", "ConfigMap", "PodMonitor", "PrometheusRule",
+    }  # fmt: skip
+    for obj in objects:
+        validate(obj, version)
+
+
 def test_validation_rejects_a_native_sidecar_before_1_29() -> None:
     """The validator can fail: a container-level restartPolicy is unknown to 1.27 (1.28 has
     the field as alpha, off by default; 1.29 turns native sidecars on)."""
@@ -84,7 +103,9 @@ def test_validation_rejects_a_native_sidecar_before_1_29() -> None:
         kubernetes_validate.validate(deployment, "1.27", strict=True)
 
 
-@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(KUBE)))
+@pytest.mark.parametrize(
+    "directory", (*KUSTOMIZATIONS, MONITORING), ids=lambda p: str(p.relative_to(KUBE))
+)
 def test_kustomization_references_exist(directory: Path) -> None:
     doc = load_yaml(directory / "kustomization.yaml")
     assert is_kustomization(doc)
@@ -117,20 +138,11 @@ def test_overlay_moves_the_sidecar_to_a_plain_container() -> None:
     assert moved == native, "the overlay must change nothing but where the sidecar runs"
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(KUBE)))
 def test_kubectl_kustomize_renders(directory: Path) -> None:
     """The real kustomize (built into kubectl) agrees with this module's rendering, up to the
     ConfigMap name hash and the image tag it sets."""
-    out = subprocess.run(
-        ["kubectl", "kustomize", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    real = [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+    real = kubectl_kustomize(directory)
     config_map = find(real, "ConfigMap")
     hashed = config_map["metadata"]["name"]
     assert hashed.startswith("tarsy-ops-config-")
