@@ -33,7 +33,13 @@ from sessions.fields import (
     timestamptz,
     varchar,
 )
-from sessions.querysets import LIVE, SOFT_DELETED, AlertSessionManager, LiveSessionManager
+from sessions.querysets import (
+    LIVE,
+    SOFT_DELETED,
+    AlertSessionManager,
+    LiveSessionManager,
+    SessionHoldQuerySet,
+)
 from sessions.statuses import SessionStatus
 
 PENDING = SessionStatus.PENDING.value
@@ -130,6 +136,7 @@ class AlertSession(models.Model):
         permissions = [
             ("restore_alertsession", "Can restore soft-deleted sessions"),
             ("soft_delete_alertsession", "Can soft-delete sessions"),
+            ("hold_alertsession", "Can hold sessions out of retention and release them"),
         ]
 
     def __str__(self) -> str:
@@ -351,6 +358,53 @@ class Event(SessionChild):
             models.Index(fields=["created_at"], name="event_created_at"),
             models.Index(fields=["session"], name="event_session_id"),
         ]
+
+
+class SessionHold(models.Model):
+    """A hold keeps one session out of retention (no soft delete, no purge) while it lasts.
+
+    TARSy Ops' own table, never a column of TARSy's: in attached mode it lives in TARSy Ops'
+    schema. The link to the session is a plain column with an index but no foreign-key
+    constraint (``db_constraint=False``): a constraint would add triggers to TARSy's
+    ``alert_sessions``, which TARSy Ops never alters. So the database does not cascade a
+    session's deletion to its holds: an operator's purge deletes them in the same transaction,
+    and the purge rule of each cleanup run drops those whose session is gone by any means.
+
+    A hold is *active* while it is not released and its ``until`` (none: no end) is still
+    ahead (``SessionHoldQuerySet.active``); ended holds stay as history of who held the
+    session, when and why. A session is held while any of its holds is active.
+    """
+
+    session = models.ForeignKey(
+        AlertSession,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="holds",
+    )
+    # Who placed or released it, by user name: the history outlives the account.
+    placed_by = models.CharField(max_length=150)
+    placed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    until = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=150, blank=True, default="")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SessionHoldQuerySet.as_manager()
+
+    class Meta:
+        db_table = "session_holds"
+        ordering = ["-placed_at"]
+        indexes = [
+            # The holds not released, by session: what retention's NOT EXISTS probes.
+            models.Index(
+                fields=["session", "until"],
+                condition=models.Q(released_at__isnull=True),
+                name="tarsy_ops_hold_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold on {self.session_id}"
 
 
 # The child tables, in the order the admin lists their counts.

@@ -13,23 +13,26 @@ from datetime import datetime
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 
 from sessions.cascade import CascadeGraph, read_graph
-from sessions.models import CHILD_MODELS, AlertSession, Event, SessionChild
+from sessions.models import CHILD_MODELS, AlertSession, Event, SessionChild, SessionHold
 from sessions.querysets import finished_before, left_unfinished_before
 from sessions.statuses import STALE_UNFINISHED_STATUSES
 
 
-def soft_delete_passes(cutoff: datetime) -> list[tuple[QuerySet[AlertSession], str]]:
+def soft_delete_passes(
+    cutoff: datetime, now: datetime | None = None
+) -> list[tuple[QuerySet[AlertSession], str]]:
     """Rule 1 (``due_for_soft_delete``) as disjoint passes of (rows, indexed key to walk by).
 
     Sessions finished before ``cutoff`` by ``completed_at`` (the partial live index), then the
     never-finished ones created before it by ``created_at``, one stale status at a time, so each
     pass is an ordered range of ``(status, created_at)``; a stale session that also has an old
-    ``completed_at`` belongs to the first pass only. Together they are exactly the rule's rows.
+    ``completed_at`` belongs to the first pass only. Sessions held at ``now`` (default: now) are
+    in none. Together they are exactly the rule's rows.
     """
-    candidates = AlertSession.all_objects.retention_candidates()
+    candidates = AlertSession.all_objects.retention_candidates().not_held(now)
     finished = finished_before(cutoff)
     stale = [
         candidates.filter(left_unfinished_before(cutoff, status)).exclude(finished)
@@ -99,3 +102,32 @@ def count_owned_rows(sessions: QuerySet[AlertSession]) -> dict[str, int]:
         cursor.execute(graph.count_sql(sql, connection), params)
         counts.update(zip(graph.tables(), cursor.fetchone(), strict=True))
     return counts
+
+
+def hold_ends(*, session_ids: Iterable[str], now: datetime) -> dict[str, datetime | None]:
+    """When the hold of each given session that is held at ``now`` ends: the latest end of
+    its active holds, None for no end. Sessions not held are left out."""
+    ends: dict[str, datetime | None] = {}
+    active = SessionHold.objects.active(now).filter(session_id__in=list(session_ids))
+    for session_id, until in active.values_list("session_id", "until"):
+        ends[session_id] = later(ends.get(session_id, until), until)
+    return ends
+
+
+def later(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The later of two hold ends, None (no end) being the latest."""
+    return None if a is None or b is None else max(a, b)
+
+
+def with_hold_state(sessions: QuerySet[AlertSession], now: datetime) -> QuerySet[AlertSession]:
+    """``sessions`` with ``is_held`` and ``held_until`` (the end of the longest active hold,
+    None for no end) computed in the same query: two index probes per row listed."""
+    active = SessionHold.objects.active(now).filter(session=OuterRef("pk"))
+    longest = active.order_by(F("until").desc(nulls_first=True)).values("until")[:1]
+    return sessions.annotate(is_held=Exists(active), held_until=Subquery(longest))
+
+
+def listed_holds(*, include_ended: bool, now: datetime) -> QuerySet[SessionHold]:
+    """The holds active at ``now`` (or every hold, history too), newest first."""
+    holds = SessionHold.objects.all() if include_ended else SessionHold.objects.active(now)
+    return holds.order_by("-placed_at", "-pk")

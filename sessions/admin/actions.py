@@ -24,10 +24,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from sessions import selectors
+from sessions import selectors, wording
+from sessions.admin.config import tarsy_config
 from sessions.models import AlertSession
 from sessions.services import operators
-from sessions.services.operators import OperatorResult
+from sessions.services.operators import OperatorResult, RestoreResult
 
 # An action refuses selections larger than this ("select all" on a huge filter): the ids are
 # read into memory and sent to the services in one statement.
@@ -47,7 +48,7 @@ class StateChange:
     """An action that sets or clears the soft-delete marker of the sessions selected."""
 
     verb: str  # "Restore": the action reads "Restore this session" / "Restore selected sessions"
-    service: Callable[..., OperatorResult]
+    service: Callable[[HttpRequest, list[str]], OperatorResult]
     audit: str  # the change message of the LogEntry of each session changed
     unchanged: str  # what the message says of sessions already so ("was not deleted")
 
@@ -62,10 +63,21 @@ class StateChange:
         return f"{self.verb}d"
 
 
-RESTORE = StateChange("Restore", operators.restore_sessions, RESTORED_MESSAGE, "was not deleted")
-SOFT_DELETE = StateChange(
-    "Soft-delete", operators.soft_delete_sessions, SOFT_DELETED_MESSAGE, "was already deleted"
-)
+def restore(request: HttpRequest, ids: list[str]) -> OperatorResult:
+    """Restore, holding the sessions for ``restore_hold_days`` in the name of the user."""
+    return operators.restore_sessions(
+        ids=ids,
+        hold_days=tarsy_config().retention.restore_hold_days,
+        placed_by=request.user.get_username(),
+    )
+
+
+def soft_delete(request: HttpRequest, ids: list[str]) -> OperatorResult:
+    return operators.soft_delete_sessions(ids=ids)
+
+
+RESTORE = StateChange("Restore", restore, RESTORED_MESSAGE, "was not deleted")
+SOFT_DELETE = StateChange("Soft-delete", soft_delete, SOFT_DELETED_MESSAGE, "was already deleted")
 
 
 def state_change_action(change: StateChange) -> Callable[..., None]:
@@ -80,9 +92,11 @@ def state_change_action(change: StateChange) -> Callable[..., None]:
     def action(model_admin: SessionActionsMixin, request: HttpRequest, queryset: QuerySet) -> None:
         ids = model_admin.selected_ids(request, queryset)
         if ids is not None:
-            result = change.service(ids=ids)
+            result = change.service(request, ids)
             _log(request, result.changed, CHANGE, change.audit)
             model_admin.report(request, result, done=change.done, unchanged=change.unchanged)
+            if isinstance(result, RestoreResult):
+                model_admin.report_holds(request, result)
 
     return action
 
@@ -209,6 +223,18 @@ class SessionActionsMixin:
         for ids, level, head in outcomes:
             if ids:
                 self.message_user(request, f"{head(_sessions(len(ids)))}: {_some(ids)}.", level)
+
+    def report_holds(self, request: HttpRequest, result: RestoreResult) -> None:
+        """Until when the restored sessions are kept from retention, or that they are not."""
+        by_end: dict[tuple[int, str], list[str]] = {}
+        for session_id in result.changed:
+            if session_id in result.held_until:
+                said = (messages.INFO, wording.kept(result.held_until[session_id]))
+            else:
+                said = (messages.WARNING, wording.NOT_HELD)
+            by_end.setdefault(said, []).append(session_id)
+        for (level, text), ids in by_end.items():
+            self.message_user(request, f"{text[0].upper()}{text[1:]}: {_some(ids)}.", level)
 
 
 def _log(request: HttpRequest, ids: Sequence[str], flag: int, message: str) -> None:

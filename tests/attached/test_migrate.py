@@ -22,6 +22,7 @@ OPS_TABLES = {
     "django_content_type",
     "django_migrations",
     "django_session",
+    "session_holds",
 }
 
 
@@ -39,13 +40,25 @@ def test_migrate_never_touches_tarsys_tables(empty_database: AttachedDatabase, r
     assert diff_catalogs(before, db.catalog()) == []
     assert db.relations("public") == public_before  # no table, index or sequence added
     assert set(db.catalog("tarsy_ops").tables) == OPS_TABLES
+    # Holds name a session without a foreign-key constraint: one would put triggers on TARSy's
+    # alert_sessions.
+    assert not db.query(
+        "SELECT conname FROM pg_constraint WHERE confrelid = 'public.alert_sessions'::regclass "
+        "AND connamespace = 'tarsy_ops'::regnamespace"
+    )
     # TARSy's models' migrations are recorded as applied (so nothing is pending) ...
     applied = db.query("SELECT app, name FROM tarsy_ops.django_migrations")
     assert ("alert_sessions", "0001_initial") in applied
     assert db.manage("migrate", "--check").returncode == 0
     # ... and their permissions exist for the admin.
     codenames = {row[0] for row in db.query("SELECT codename FROM tarsy_ops.auth_permission")}
-    assert {"restore_alertsession", "soft_delete_alertsession", "view_stage"} <= codenames
+    assert {
+        "restore_alertsession",
+        "soft_delete_alertsession",
+        "hold_alertsession",
+        "view_stage",
+        "view_sessionhold",
+    } <= codenames
 
     again = db.manage("migrate", "--no-input")
     assert again.returncode == 0 and "No migrations to apply" in again.stdout, one_line(again)

@@ -25,7 +25,7 @@ def test_restore_brings_the_session_back_with_all_children(db):
     # A child still reaches its soft-deleted session (the base manager is unfiltered).
     assert type(rows["stage"]).objects.get(pk=rows["stage"].pk).session == session
 
-    result = operators.restore_sessions(ids=[session.pk])
+    result = operators.restore_sessions(ids=[session.pk], hold_days=0, placed_by="alice")
 
     assert result.changed == [session.pk]
     assert AlertSession.objects.get(pk=session.pk).deleted_at is None
@@ -40,7 +40,9 @@ def test_restore_brings_the_session_back_with_all_children(db):
 def test_restore_reports_each_id(db):
     deleted = make_session(deleted_at=timezone.now())
     live = make_session()
-    result = operators.restore_sessions(ids=["nope", deleted.pk, live.pk, deleted.pk])
+    result = operators.restore_sessions(
+        ids=["nope", deleted.pk, live.pk, deleted.pk], hold_days=0, placed_by="alice"
+    )
     assert result.changed == [deleted.pk]
     assert result.unchanged == [live.pk]
     assert result.unknown == ["nope"]
@@ -50,7 +52,9 @@ def test_restore_reports_each_id(db):
 def test_restore_dry_run_changes_nothing(db):
     stamp = timezone.now() - timedelta(days=2)
     deleted = make_session(deleted_at=stamp)
-    result = operators.restore_sessions(ids=[deleted.pk], dry_run=True)
+    result = operators.restore_sessions(
+        ids=[deleted.pk], hold_days=30, placed_by="alice", dry_run=True
+    )
     assert result.changed == [deleted.pk]
     assert _deleted_at(deleted.pk) == stamp
 
