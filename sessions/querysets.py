@@ -13,6 +13,7 @@ from functools import reduce
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sessions.statuses import STALE_UNFINISHED_STATUSES, SessionStatus
@@ -31,6 +32,23 @@ def finished_before(cutoff: datetime) -> Q:
 def left_unfinished_before(cutoff: datetime, status: str) -> Q:
     """Rule 1 for sessions that never finished (one stale status): they go by ``created_at``."""
     return Q(status=status, created_at__lt=cutoff)
+
+
+def last_sign_of_life() -> Coalesce:
+    """When an ``in_progress`` session's worker was last heard of: its heartbeat
+    (``last_interaction_at``), else its start, else its creation (a worker that died before
+    its first heartbeat)."""
+    return Coalesce("last_interaction_at", "started_at", "created_at")
+
+
+def silent_since_before(moment: datetime) -> Q:
+    """``last_sign_of_life() < moment``, spelled so that the ``(status, last_interaction_at)``
+    index serves it."""
+    return (
+        Q(last_interaction_at__lt=moment)
+        | Q(last_interaction_at__isnull=True, started_at__lt=moment)
+        | Q(last_interaction_at__isnull=True, started_at__isnull=True, created_at__lt=moment)
+    )
 
 
 def hold_active_at(now: datetime) -> Q:
@@ -72,6 +90,15 @@ class AlertSessionQuerySet(models.QuerySet):
     def _active_hold(self, now: datetime | None) -> Exists:
         holds = self.model._meta.get_field("holds").related_model
         return Exists(holds.objects.active(now).filter(session=OuterRef("pk")))
+
+    def orphaned(self, stale_before: datetime) -> AlertSessionQuerySet:
+        """Live ``in_progress`` sessions not heard of since before ``stale_before``
+        (``last_sign_of_life``): their worker stopped, orphan detection times them out."""
+        return (
+            self.live()
+            .filter(status=SessionStatus.IN_PROGRESS)
+            .filter(silent_since_before(stale_before))
+        )
 
     def retention_candidates(self) -> AlertSessionQuerySet:
         """Live sessions that rule 1 may soft-delete: all but ``in_progress`` ones, which
