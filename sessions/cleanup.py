@@ -9,13 +9,18 @@ Orphan detection (:mod:`sessions.services.orphans`) is the ``orphans`` job, run 
 ``queue.orphan_detection_interval`` with ``queue.orphan_threshold``, the keys TARSy's own
 workers read; there is no such job with ``system.retention.orphan_detection: false``. A run
 that timed nothing out leaves no run record (one every few minutes would say nothing), except
-the first after a start or a failure."""
+the first after a start or a failure.
+
+The steps that change sessions can say which ones they would change (``Step.preview``, for
+``run_cleanup --once --dry-run --list``), from the very querysets their run walks.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from retention.registry import Counts, Step, StepRun, registry
+from retention.registry import Counts, Step, StepPreview, StepRun, registry
+from sessions import preview
 from sessions.services import orphans
 from sessions.services import retention as rules
 from tarsy_project.config import TarsyConfig
@@ -51,6 +56,11 @@ def retention_rules(config: TarsyConfig) -> list[Step]:
         days = settings.session_retention_days
         return rules.soft_delete_old_sessions(retention_days=days, **in_batches(run))
 
+    def soft_delete_preview(run: StepRun, limit: int) -> StepPreview:
+        days = settings.session_retention_days
+        passes = rules.sessions_to_soft_delete(retention_days=days, now=run.now)
+        return preview.of_passes(passes, limit=limit)
+
     def expire_events(run: StepRun) -> int:
         return rules.expire_events(ttl=settings.event_ttl, **in_batches(run))
 
@@ -58,9 +68,16 @@ def retention_rules(config: TarsyConfig) -> list[Step]:
         days = settings.purge_after_days
         return rules.purge_deleted_sessions(after_days=days, **in_batches(run))
 
-    steps = [Step("soft_deleted", soft_delete), Step("events_expired", expire_events)]
+    def purge_preview(run: StepRun, limit: int) -> StepPreview:
+        due = rules.sessions_to_purge(after_days=settings.purge_after_days, now=run.now)
+        return preview.of_passes([(due, "deleted_at")], limit=limit, also=("deleted_at",))
+
+    steps = [
+        Step("soft_deleted", soft_delete, preview=soft_delete_preview),
+        Step("events_expired", expire_events),
+    ]
     if settings.purge_after_days is not None:
-        steps.append(Step("purged", purge))
+        steps.append(Step("purged", purge, preview=purge_preview))
     return steps
 
 
@@ -79,4 +96,8 @@ def orphan_detection(config: TarsyConfig) -> list[Step]:
             progress=run.progress,
         )
 
-    return [Step(ORPHANS_STEP, mark)]
+    def mark_preview(run: StepRun, limit: int) -> StepPreview:
+        stale = orphans.orphans(threshold=threshold, now=run.now)
+        return preview.of_orphans(stale, limit=limit)
+
+    return [Step(ORPHANS_STEP, mark, preview=mark_preview)]
