@@ -8,6 +8,14 @@ Sessions (``sessions.py``)
     (a later TARSy release's memories, scores...). A count of a table TARSy Ops has a model for
     links to that child's list filtered with ``?session=<id>`` (``children.py``).
 
+Holds (``holds.py``)
+    "Hold selected sessions" asks until when (a day, or no end) and why on a page of its own;
+    "Release the holds" ends them. Both need ``hold_alertsession`` and write a ``LogEntry``
+    per session (who, when; why and until when in its message). The list has a "Hold" column
+    and a "Held" filter, a session's page its holds; "Session holds" lists every hold, read-only.
+    The "retention" filter shows what the next cleanup run would take ("Due for soft-delete at
+    the next run", "Due for purge"), by the same rules and tarsy.yaml as the run.
+
 Actions (``actions.py``; POST-only with CSRF, the admin's own machinery)
     "Restore selected sessions" and "Soft-delete selected sessions" need the model's custom
     permissions ``restore_alertsession`` / ``soft_delete_alertsession``; both call
@@ -24,4 +32,4 @@ Fast on a million sessions
 """
 
 # Importing the modules registers their admin classes.
-from sessions.admin import children, sessions  # noqa: F401
+from sessions.admin import children, holds, sessions  # noqa: F401

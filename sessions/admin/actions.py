@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -93,10 +94,10 @@ def state_change_action(change: StateChange) -> Callable[..., None]:
         ids = model_admin.selected_ids(request, queryset)
         if ids is not None:
             result = change.service(request, ids)
-            _log(request, result.changed, CHANGE, change.audit)
+            log_entries(request, result.changed, CHANGE, change.audit)
             model_admin.report(request, result, done=change.done, unchanged=change.unchanged)
             if isinstance(result, RestoreResult):
-                model_admin.report_holds(request, result)
+                model_admin.report_holds(request, result.changed, result.held_until)
 
     return action
 
@@ -166,7 +167,9 @@ class SessionActionsMixin:
         summary = ", ".join(
             f"{n} {selectors.child_label(table)}" for table, n in result.children.items()
         )
-        _log(request, result.changed, DELETION, f"{PURGED_MESSAGE}; removed with it: {summary}")
+        log_entries(
+            request, result.changed, DELETION, f"{PURGED_MESSAGE}; removed with it: {summary}"
+        )
         self.message_user(
             request,
             f"Hard-deleted {_sessions(len(result.changed))} and their child rows ({summary}).",
@@ -177,24 +180,34 @@ class SessionActionsMixin:
         self, request: HttpRequest, ids: list[str], *, action: str | None, obj: Any = None
     ) -> TemplateResponse:
         counts = selectors.count_children(session_ids=ids)
+        return self.selection_page(
+            request,
+            ids,
+            "purge_confirmation.html",
+            title="Hard-delete sessions? This cannot be undone",
+            object=obj,
+            child_counts=[(selectors.child_label(t), n) for t, n in counts.items()],
+            child_total=sum(counts.values()),
+            action=action,
+        )
+
+    def selection_page(
+        self, request: HttpRequest, ids: list[str], template: str, **context: Any
+    ) -> TemplateResponse:
+        """A page of its own about the sessions selected (``ids``, the first
+        ``MAX_IDS_SHOWN`` named), whose form posts the action again: a confirmation, a form."""
         context = {
             **self.admin_site.each_context(request),
-            "title": "Hard-delete sessions? This cannot be undone",
             "subtitle": None,
             "opts": self.opts,
-            "object": obj,
             "ids": ids,
             "ids_shown": ids[:MAX_IDS_SHOWN],
             "ids_hidden": max(0, len(ids) - MAX_IDS_SHOWN),
-            "child_counts": [(selectors.child_label(t), n) for t, n in counts.items()],
-            "child_total": sum(counts.values()),
-            "action": action,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            **context,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request, "admin/alert_sessions/alertsession/purge_confirmation.html", context
-        )
+        return TemplateResponse(request, f"admin/alert_sessions/alertsession/{template}", context)
 
     # -- what every action shares ----------------------------------------------------------------
 
@@ -224,20 +237,22 @@ class SessionActionsMixin:
             if ids:
                 self.message_user(request, f"{head(_sessions(len(ids)))}: {_some(ids)}.", level)
 
-    def report_holds(self, request: HttpRequest, result: RestoreResult) -> None:
-        """Until when the restored sessions are kept from retention, or that they are not."""
+    def report_holds(
+        self, request: HttpRequest, ids: Sequence[str], held_until: dict[str, datetime | None]
+    ) -> None:
+        """Until when the sessions ``ids`` are kept from retention, or that they are not."""
         by_end: dict[tuple[int, str], list[str]] = {}
-        for session_id in result.changed:
-            if session_id in result.held_until:
-                said = (messages.INFO, wording.kept(result.held_until[session_id]))
+        for session_id in ids:
+            if session_id in held_until:
+                said = (messages.INFO, wording.kept(held_until[session_id]))
             else:
                 said = (messages.WARNING, wording.NOT_HELD)
             by_end.setdefault(said, []).append(session_id)
-        for (level, text), ids in by_end.items():
-            self.message_user(request, f"{text[0].upper()}{text[1:]}: {_some(ids)}.", level)
+        for (level, text), some in by_end.items():
+            self.message_user(request, f"{text[0].upper()}{text[1:]}: {_some(some)}.", level)
 
 
-def _log(request: HttpRequest, ids: Sequence[str], flag: int, message: str) -> None:
+def log_entries(request: HttpRequest, ids: Sequence[str], flag: int, message: str) -> None:
     """One admin LogEntry per session (a single INSERT), visible in each session's history."""
     if ids:
         LogEntry.objects.log_actions(

@@ -310,6 +310,8 @@ def test_hard_delete_is_reserved_to_superusers(operator_client, superuser_client
     assert _action_names(superuser_client.get(CHANGELIST)) == {
         "restore_selected",
         "soft_delete_selected",
+        "hold_selected",
+        "release_selected",
         "purge_selected",
     }
 
