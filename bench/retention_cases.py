@@ -216,3 +216,67 @@ CASES: dict[str, Case] = {
     "expire": Expire("expire", "events_expired", EXPIRE_BASELINE),
     "purge": Purge("purge", "purged", PURGE_BASELINE),
 }
+
+
+# -- holds among the eligible (--held N) -----------------------------------------------------------
+
+# An active hold on a chosen session (no end), as hold_session places it.
+HOLDS_SQL = """
+INSERT INTO session_holds (session_id, placed_by, placed_at, reason, until, released_by,
+    released_at)
+SELECT session_id, 'bench', now() - interval '1 day', 'INC-1 under review', NULL, '', NULL
+FROM ({sessions}) AS held(session_id)
+"""
+# Soft-delete: the held sessions spread evenly over the eligible (every i <= old is eligible),
+# and half as many released holds on others, which must not protect them.
+SOFT_DELETE_HELD = (
+    "SELECT md5((1 + (j::bigint * %(old)s) / %(held)s)::text)::uuid::text "
+    "FROM generate_series(0, %(held)s - 1) AS j"
+)
+RELEASED_HOLDS_SQL = """
+INSERT INTO session_holds (session_id, placed_by, placed_at, reason, until, released_by,
+    released_at)
+SELECT md5((2 + (j::bigint * %(old)s) / %(held)s)::text)::uuid::text, 'bench',
+       now() - interval '9 days', 'released', NULL, 'bench', now() - interval '2 days'
+FROM generate_series(0, %(held)s / 2 - 1) AS j
+"""
+# Purge: held soft-deleted sessions (no children: a held session is never deleted) whose
+# deleted_at falls among the purgeable ones', so every window walks past some.
+PURGE_HELD_SESSIONS_SQL = """
+INSERT INTO alert_sessions (session_id, alert_data, agent_type, alert_type, status, created_at,
+    completed_at, chain_id, deleted_at)
+SELECT 'held-' || j, repeat('a', 300), 'KubernetesAgent', 'PodCrashLooping', 'completed',
+       now() - interval '500 days', now() - interval '499 days', 'kubernetes-chain',
+       now() - interval '60 days' - (j::float8 * %(old)s / %(held)s) * interval '1 minute'
+FROM generate_series(1, %(held)s) AS j
+"""
+PURGE_HELD = "SELECT 'held-' || j FROM generate_series(1, %(held)s) AS j"
+# How the one statement excludes held sessions: as the code does, a NOT EXISTS on open holds.
+NOT_HELD = """
+  AND NOT EXISTS (SELECT 1 FROM session_holds h
+                  WHERE h.session_id = alert_sessions.session_id AND h.released_at IS NULL
+                    AND (h.until IS NULL OR h.until > now()))"""
+
+
+def add_holds(server: str, db: str, case: Case, expected: dict[str, int], held: int) -> None:
+    """Hold ``held`` of the case's eligible sessions (soft-delete, purge); ``expected`` then
+    counts them apart: ``held``, and ``eligible`` is what the run may still change."""
+    params = {"held": held, "old": expected["eligible"]}
+    if case.name == "soft_delete" and 2 * held > expected["eligible"]:
+        raise ValueError(f"--held: at most half the {expected['eligible']} eligible sessions")
+    if case.name == "soft_delete":
+        bl.run_sql(server, db, HOLDS_SQL.format(sessions=SOFT_DELETE_HELD), params)
+        bl.run_sql(server, db, RELEASED_HOLDS_SQL, params)
+        expected["eligible"] -= held
+    elif case.name == "purge":
+        bl.run_sql(server, db, PURGE_HELD_SESSIONS_SQL, params)
+        bl.run_sql(server, db, HOLDS_SQL.format(sessions=PURGE_HELD), params)
+        expected["rows"] += held
+    else:
+        raise ValueError(f"--held applies to soft_delete and purge, not {case.name}")
+    expected["held"] = held
+
+
+def excluding_holds(case: Case) -> str:
+    """The case's one statement, skipping held sessions the way the code does."""
+    return case.baseline.rstrip() + NOT_HELD
