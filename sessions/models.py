@@ -12,6 +12,8 @@ removes its children without Django loading them; cross-links between children a
 by the database (``DB_SET_NULL``). A later TARSy release adds tables that cascade from a
 session too; TARSy Ops finds those in the database's catalog (``sessions.cascade``).
 
+``SessionHold`` is TARSy Ops' own table, not TARSy's: a hold keeps a session out of retention.
+
 Indexes: each table lists TARSy's own (names shortened to Django's 30 characters where
 needed), then the ones TARSy Ops adds (``tarsy_ops_*`` and the foreign keys TARSy leaves
 unindexed, which a purge would otherwise scan once per deleted row). In attached mode the added

@@ -1,4 +1,4 @@
-"""Which sessions a query means: live, soft-deleted, held, due for soft delete, due for purge.
+"""Which sessions a query means: live, soft-deleted, held, orphaned, due for soft delete or purge.
 
 The one place these rules are written: ``AlertSession.objects`` is ``live()``, and the retention
 services, their dry-run counts, their previews and the admin's filters all use the methods
