@@ -7,7 +7,8 @@ One command (from the repository root, PostgreSQL on 127.0.0.1:5432 by default):
 Options: ``--case soft_delete|expire|purge`` (repeatable; default all), ``--scale 0.1``,
 ``--runs 5``, ``--batch-size 1000`` (the config default), ``--small-scale 0.1`` (the extra
 run whose peak RSS is compared; ``0`` skips it), ``--server postgres://user@host:port``,
-``--json results.json``.
+``--json results.json``, ``--held 10000`` (soft_delete and purge: that many of the eligible
+sessions held, times ``--scale``; the baseline then skips them the way the code does).
 
 For each case the data set is built once, server-side with ``generate_series``, in a template
 database ``bench_p<pid>_<case>_tpl`` (schema from the project's migrations, then VACUUM FREEZE
@@ -39,7 +40,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib as bl
-from retention_cases import CASES, PURGE_DAYS, RETENTION_DAYS, TTL_HOURS, Case
+from retention_cases import (
+    CASES,
+    PURGE_DAYS,
+    RETENTION_DAYS,
+    TTL_HOURS,
+    Case,
+    add_holds,
+    excluding_holds,
+)
 
 # Database names carry the process id, so concurrent runs (a smoke test beside a benchmark)
 # never drop each other's databases.
@@ -57,6 +66,7 @@ def tarsy_yaml(case: str, batch_size: int, directory: str) -> str:
         f"    event_ttl: {TTL_HOURS}h\n"
         f"    purge_after_days: {purge}\n"
         f"    batch_size: {batch_size}\n"
+        "    orphan_detection: false\n"
         "  streaming_logs:\n"
         f"    base_dir: {directory}/streaming\n"
     )
@@ -93,22 +103,30 @@ def run_code_path(args, case: Case, server: str, db: str, tmp: str) -> dict:
     }
 
 
-def run_baseline(case: Case, server: str, db: str) -> dict:
+def run_baseline(case: Case, server: str, db: str, held: int) -> dict:
     with bl.connect(server, db) as conn, conn.cursor() as cur:
         started = time.perf_counter()
-        cur.execute(case.baseline)
+        cur.execute(excluding_holds(case) if held else case.baseline)
         seconds = time.perf_counter() - started
         return {"seconds": seconds, "rows": cur.rowcount}
 
 
 def prepare_template(
-    server: str, case: Case, scale: float, schema_tpl: str, dbs: list[str], suffix: str = ""
+    server: str,
+    case: Case,
+    scale: float,
+    schema_tpl: str,
+    dbs: list[str],
+    suffix: str = "",
+    held: int = 0,
 ):
     tpl = f"bench_{TAG}{case.name}_tpl{suffix}"
     dbs.append(tpl)
     bl.create_db(server, tpl, template=schema_tpl)
     started = time.perf_counter()
     expected = case.build(server, tpl, scale)
+    if held:
+        add_holds(server, tpl, case, expected, bl.scaled(held, scale))
     bl.run_sql(server, tpl, "VACUUM (FREEZE, ANALYZE)")
     expected["build_s"] = round(time.perf_counter() - started, 1)
     return tpl, expected
@@ -154,7 +172,10 @@ class CaseRuns:
         self.code.maxrss_kb.append(result["maxrss_kb"])
 
     def base_run(self, i: int) -> None:
-        self._measure(self.base, lambda: run_baseline(self.case, self.server, self.run_db))
+        self._measure(
+            self.base,
+            lambda: run_baseline(self.case, self.server, self.run_db, self.args.held),
+        )
 
     def summary(self) -> dict:
         return {
@@ -169,7 +190,9 @@ class CaseRuns:
 
 def small_scale_run(args, case: Case, server: str, schema_tpl: str, dbs: list[str], tmp: str):
     """The code path once at ``--small-scale``: its peak RSS, to compare with full scale."""
-    tpl, expected = prepare_template(server, case, args.small_scale, schema_tpl, dbs, "_small")
+    tpl, expected = prepare_template(
+        server, case, args.small_scale, schema_tpl, dbs, "_small", args.held
+    )
     run_db = f"bench_{TAG}{case.name}_run_small"
     dbs.append(run_db)
     clone(server, tpl, run_db)
@@ -187,7 +210,7 @@ def small_scale_run(args, case: Case, server: str, schema_tpl: str, dbs: list[st
 
 
 def bench_case(args, case: Case, server: str, schema_tpl: str, dbs: list[str], tmp: str):
-    tpl, expected = prepare_template(server, case, args.scale, schema_tpl, dbs)
+    tpl, expected = prepare_template(server, case, args.scale, schema_tpl, dbs, held=args.held)
     print(f"[{case.name}] built {expected} in template {tpl}", file=sys.stderr)
     runs = CaseRuns(args, case, server, tpl, expected, tmp)
     bl.alternate(args.runs, runs.code_run, runs.base_run)
@@ -207,6 +230,7 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--small-scale", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--server", default=None)
+    parser.add_argument("--held", type=int, default=0)
     args = parser.parse_args(argv)
     if args.small_scale is None:
         args.small_scale = args.scale / 10
@@ -222,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "scale": args.scale,
         "runs": args.runs,
         "batch_size": args.batch_size,
+        "held": args.held,
         "pid": os.getpid(),
         "cases": {},
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.utils.module_loading import autodiscover_modules
 
@@ -51,16 +52,28 @@ class StepRun:
 
 
 @dataclass(frozen=True)
+class StepPreview:
+    """What a step would change in a run: its first ``rows`` (each a mapping of column to
+    value, in the order the step takes them) and how many there are in all (``total``)."""
+
+    rows: tuple[Mapping[str, Any], ...]
+    total: int
+
+
+@dataclass(frozen=True)
 class Step:
     """One piece of a job's work, contributed by the app that owns what it changes.
 
     ``perform`` does the work of one run and returns what it counted: an int is the step's one
     count, kept under the step's name (where its ``progress`` reports land too); a mapping is
-    several counts by name.
+    several counts by name. ``preview``, when the step has one, says which rows a run at the
+    same ``now`` would change, at most ``limit`` of them (``run_cleanup --list``); it changes
+    nothing.
     """
 
     name: str
     perform: Callable[[StepRun], int | Counts]
+    preview: Callable[[StepRun, int], StepPreview] | None = None
 
 
 def always(counts: Counts) -> bool:

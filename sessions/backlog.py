@@ -26,32 +26,31 @@ def retention_backlog(*, at: datetime, retention: RetentionConfig) -> dict[str, 
     purge_after = retention.purge_after_days
     return {
         "backlog_due_for_soft_delete": due_for_soft_delete(
-            at - timedelta(days=retention.session_retention_days)
+            at - timedelta(days=retention.session_retention_days), at=at
         ),
         "backlog_due_for_purge": (
-            0 if purge_after is None else due_for_purge(at - timedelta(days=purge_after))
+            0 if purge_after is None else due_for_purge(at - timedelta(days=purge_after), at=at)
         ),
         "backlog_events_past_ttl": estimated_count(
             selectors.events_due_for_expiry(at - retention.event_ttl)
         ),
-        "backlog_sessions_held": sessions_held(),
+        "backlog_sessions_held": sessions_held(at=at),
     }
 
 
-def due_for_soft_delete(cutoff: datetime) -> int:
-    """Sessions rule 1 would soft-delete with ``cutoff``."""
-    return AlertSession.all_objects.due_for_soft_delete(cutoff).count()
+def due_for_soft_delete(cutoff: datetime, *, at: datetime) -> int:
+    """Sessions rule 1 would soft-delete with ``cutoff`` (held ones left out, as at ``at``)."""
+    return AlertSession.all_objects.due_for_soft_delete(cutoff, now=at).count()
 
 
-def due_for_purge(cutoff: datetime) -> int:
-    """Sessions rule 3 would purge with ``cutoff``."""
-    return AlertSession.all_objects.due_for_purge(cutoff).count()
+def due_for_purge(cutoff: datetime, *, at: datetime) -> int:
+    """Sessions rule 3 would purge with ``cutoff`` (held ones left out, as at ``at``)."""
+    return AlertSession.all_objects.due_for_purge(cutoff, now=at).count()
 
 
-def sessions_held() -> int:
-    """Sessions under an active hold. There are no holds yet, so none is held: the change that
-    adds holds counts them here, and the backlog step and its gauge follow."""
-    return 0
+def sessions_held(*, at: datetime) -> int:
+    """Sessions under a hold still active at ``at`` (a small table of TARSy Ops' own)."""
+    return AlertSession.all_objects.held(now=at).count()
 
 
 def estimated_count(rows: QuerySet, *, exact_up_to: int = EXACT_UP_TO) -> int:

@@ -1,23 +1,50 @@
-"""TARSy's session store.
+"""TARSy's session store: its tables as TARSy itself has them (the "Phase 11" release on).
 
-``AlertSession`` is the root of a tree of nine child tables. Every foreign key to a parent
-cascades *in the database* (``DB_CASCADE``), so deleting a session, from Django or from plain
-SQL, removes its children without Django loading them; cross-links between children are set
-to NULL by the database (``DB_SET_NULL``).
+Each model is one of TARSy's tables with TARSy's table and column names, types, nullability,
+keys and defaults, so the same models work on a database TARSy Ops creates itself (standalone)
+and on TARSy's own database (attached; see ``sessions.routers``). Columns are declared in
+TARSy's order. One column is left out: ``agent_executions.iteration_strategy`` exists at Phase
+11 but later releases renamed it (``llm_backend``), so TARSy Ops never reads it.
+
+``AlertSession`` is the root of a tree of child tables. Every foreign key to a parent cascades
+*in the database* (``DB_CASCADE``), so deleting a session, from Django or from plain SQL,
+removes its children without Django loading them; cross-links between children are set to NULL
+by the database (``DB_SET_NULL``). A later TARSy release adds tables that cascade from a
+session too; TARSy Ops finds those in the database's catalog (``sessions.cascade``).
+
+``SessionHold`` is TARSy Ops' own table, not TARSy's: a hold keeps a session out of retention.
+
+Indexes: each table lists TARSy's own (names shortened to Django's 30 characters where
+needed), then the ones TARSy Ops adds (``tarsy_ops_*`` and the foreign keys TARSy leaves
+unindexed, which a purge would otherwise scan once per deleted row). In attached mode the added
+ones are only recommended (``manage.py check``, ``manage.py tarsy_indexes``).
 """
 
-import uuid
 from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
 
-from sessions.querysets import LIVE, SOFT_DELETED, AlertSessionManager, LiveSessionManager
+from sessions.fields import (
+    StringKey,
+    bigint,
+    cascades_with,
+    jsonb,
+    nulled_with,
+    text,
+    timestamptz,
+    varchar,
+)
+from sessions.querysets import (
+    LIVE,
+    SOFT_DELETED,
+    AlertSessionManager,
+    LiveSessionManager,
+    SessionHoldQuerySet,
+)
 from sessions.statuses import SessionStatus
 
-
-def new_session_id() -> str:
-    return str(uuid.uuid4())
+PENDING = SessionStatus.PENDING.value
 
 
 class SessionChild(models.Model):
@@ -53,31 +80,29 @@ class AlertSession(models.Model):
       sessions too; filter on ``session__deleted_at__isnull=True`` where that matters.
     """
 
-    session_id = models.CharField(primary_key=True, max_length=128, default=new_session_id)
-    alert_data = models.TextField(default="", blank=True)
-    agent_type = models.CharField(max_length=100)
-    alert_type = models.CharField(max_length=100, blank=True, default="")
-    status = models.CharField(
-        max_length=20, choices=SessionStatus.choices, default=SessionStatus.PENDING
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    error_message = models.TextField(null=True, blank=True)
-    final_analysis = models.TextField(null=True, blank=True)
-    executive_summary = models.TextField(null=True, blank=True)
-    executive_summary_error = models.TextField(null=True, blank=True)
-    session_metadata = models.JSONField(null=True, blank=True)
-    author = models.CharField(max_length=255, null=True, blank=True)
-    runbook_url = models.CharField(max_length=2048, null=True, blank=True)
-    mcp_selection = models.JSONField(null=True, blank=True)
-    chain_id = models.CharField(max_length=255, null=True, blank=True)
-    current_stage_index = models.IntegerField(null=True, blank=True)
-    current_stage_id = models.CharField(max_length=128, null=True, blank=True)
-    pod_id = models.CharField(max_length=255, null=True, blank=True)
-    last_interaction_at = models.DateTimeField(null=True, blank=True)
-    slack_message_fingerprint = models.CharField(max_length=255, null=True, blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    session_id = StringKey()
+    alert_data = text()
+    agent_type = varchar()
+    alert_type = varchar(null=True)
+    status = varchar(choices=SessionStatus.choices, db_default=PENDING)
+    created_at = timestamptz(default=timezone.now)
+    started_at = timestamptz(null=True)
+    completed_at = timestamptz(null=True)
+    error_message = varchar(null=True)
+    final_analysis = text(null=True)
+    executive_summary = text(null=True)
+    executive_summary_error = varchar(null=True)
+    session_metadata = jsonb(null=True)
+    author = varchar(null=True)
+    runbook_url = varchar(null=True)
+    mcp_selection = jsonb(null=True)
+    chain_id = varchar()
+    current_stage_index = bigint(null=True)
+    current_stage_id = varchar(null=True)
+    pod_id = varchar(null=True)
+    last_interaction_at = timestamptz(null=True)
+    slack_message_fingerprint = varchar(null=True)
+    deleted_at = timestamptz(null=True)
 
     all_objects = AlertSessionManager()
     objects = LiveSessionManager()
@@ -88,26 +113,32 @@ class AlertSession(models.Model):
         default_manager_name = "objects"
         ordering = ["-created_at"]
         indexes = [
-            # Rule 1, terminal sessions: the live-completed scan.
-            models.Index(
-                fields=["completed_at"],
-                condition=LIVE,
-                name="as_live_completed_idx",
-            ),
-            # Rule 1, pending/cancelling sessions by age.
-            models.Index(fields=["status", "created_at"], name="as_status_created_idx"),
+            models.Index(fields=["agent_type"], name="alertsession_agent_type"),
+            models.Index(fields=["alert_type"], name="alertsession_alert_type"),
+            models.Index(fields=["chain_id"], name="alertsession_chain_id"),
             # Rule 3 and the admin's "Soft-deleted" filter.
             models.Index(
-                fields=["deleted_at"],
-                condition=SOFT_DELETED,
-                name="as_deleted_idx",
+                fields=["deleted_at"], condition=SOFT_DELETED, name="alertsession_deleted_at"
             ),
-            # The admin's default ordering.
-            models.Index(fields=["-created_at"], name="as_created_idx"),
+            models.Index(fields=["status"], name="alertsession_status"),
+            # Rule 1 by age of creation (pending/cancelling; every status without the
+            # live-completed index below).
+            models.Index(fields=["status", "created_at"], name="alertsession_status_created_at"),
+            models.Index(
+                fields=["status", "last_interaction_at"], name="alertsession_status_last_int"
+            ),
+            models.Index(fields=["status", "started_at"], name="alertsession_status_started_at"),
+            # TARSy Ops' own. Rule 1, finished sessions: the live-completed scan.
+            models.Index(
+                fields=["completed_at"], condition=LIVE, name="tarsy_ops_as_live_completed"
+            ),
+            # The admin's session list, newest first.
+            models.Index(fields=["created_at"], name="tarsy_ops_as_created"),
         ]
         permissions = [
             ("restore_alertsession", "Can restore soft-deleted sessions"),
             ("soft_delete_alertsession", "Can soft-delete sessions"),
+            ("hold_alertsession", "Can hold sessions out of retention and release them"),
         ]
 
     def __str__(self) -> str:
@@ -118,177 +149,264 @@ class AlertSession(models.Model):
         return self.deleted_at is not None
 
 
+class Chat(SessionChild):
+    chat_id = StringKey()
+    created_at = timestamptz(default=timezone.now)
+    created_by = varchar(null=True)
+    chain_id = varchar()
+    pod_id = varchar(null=True)
+    last_interaction_at = timestamptz(null=True)
+    session = models.OneToOneField(AlertSession, on_delete=models.DB_CASCADE, related_name="chat")
+
+    class Meta:
+        db_table = "chats"
+        indexes = [
+            models.Index(fields=["created_at"], name="chat_created_at"),
+            models.Index(
+                fields=["pod_id", "last_interaction_at"], name="chat_pod_id_last_interaction"
+            ),
+        ]
+
+
+class ChatUserMessage(SessionChild):
+    session_path = "chat__session"
+
+    message_id = StringKey()
+    content = text()
+    author = varchar()
+    created_at = timestamptz(default=timezone.now)
+    chat = cascades_with(Chat, related_name="user_messages")
+
+    class Meta:
+        db_table = "chat_user_messages"
+        indexes = [
+            models.Index(fields=["chat"], name="chatusermessage_chat_id"),
+            models.Index(fields=["created_at"], name="chatusermessage_created_at"),
+        ]
+
+
 class Stage(SessionChild):
-    session = models.ForeignKey(AlertSession, on_delete=models.DB_CASCADE, related_name="stages")
-    name = models.CharField(max_length=255)
-    stage_index = models.IntegerField(default=0)
-    status = models.CharField(max_length=20, default=SessionStatus.PENDING)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    error_message = models.TextField(null=True, blank=True)
-    chat = models.ForeignKey(
-        "Chat", on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
-    )
-    chat_user_message = models.ForeignKey(
-        "ChatUserMessage", on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
+    stage_id = StringKey()
+    stage_name = varchar()
+    stage_index = bigint()
+    expected_agent_count = bigint()
+    parallel_type = varchar(null=True)
+    success_policy = varchar(null=True)
+    status = varchar(db_default=PENDING)
+    started_at = timestamptz(null=True)
+    completed_at = timestamptz(null=True)
+    duration_ms = bigint(null=True)
+    error_message = varchar(null=True)
+    session = cascades_with(AlertSession, related_name="stages")
+    chat = nulled_with(Chat)
+    chat_user_message = models.OneToOneField(
+        ChatUserMessage, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
     )
 
     class Meta:
         db_table = "stages"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "stage_index"], name="stage_session_id_stage_index"
+            )
+        ]
+        indexes = [models.Index(fields=["chat"], name="stage_chat_id")]
 
 
 class AgentExecution(SessionChild):
-    stage = models.ForeignKey(Stage, on_delete=models.DB_CASCADE, related_name="executions")
-    session = models.ForeignKey(
-        AlertSession, on_delete=models.DB_CASCADE, related_name="agent_executions"
-    )
-    agent_name = models.CharField(max_length=255)
-    agent_index = models.IntegerField(default=0)
-    status = models.CharField(max_length=20, default=SessionStatus.PENDING)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    error_message = models.TextField(null=True, blank=True)
+    execution_id = StringKey()
+    agent_name = varchar()
+    agent_index = bigint()
+    status = varchar(db_default=PENDING)
+    started_at = timestamptz(null=True)
+    completed_at = timestamptz(null=True)
+    duration_ms = bigint(null=True)
+    error_message = varchar(null=True)
+    # iteration_strategy: Phase 11 only (renamed llm_backend later); never read.
+    session = cascades_with(AlertSession, related_name="agent_executions")
+    stage = cascades_with(Stage, related_name="executions")
+    llm_provider = varchar(null=True)
 
     class Meta:
         db_table = "agent_executions"
-
-
-class TimelineEvent(SessionChild):
-    session = models.ForeignKey(
-        AlertSession, on_delete=models.DB_CASCADE, related_name="timeline_events"
-    )
-    stage = models.ForeignKey(
-        Stage, on_delete=models.DB_CASCADE, null=True, blank=True, related_name="timeline_events"
-    )
-    execution = models.ForeignKey(
-        AgentExecution,
-        on_delete=models.DB_CASCADE,
-        null=True,
-        blank=True,
-        related_name="timeline_events",
-    )
-    sequence_number = models.IntegerField(default=0)
-    event_type = models.CharField(max_length=50)
-    status = models.CharField(max_length=20, default="completed")
-    content = models.TextField(default="", blank=True)
-    metadata = models.JSONField(null=True, blank=True)
-    llm_interaction = models.ForeignKey(
-        "LLMInteraction", on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
-    )
-    mcp_interaction = models.ForeignKey(
-        "MCPInteraction", on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        db_table = "timeline_events"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "agent_index"], name="agentexecution_stage_id_agent_index"
+            )
+        ]
+        indexes = [models.Index(fields=["session"], name="agentexecution_session_id")]
 
 
 class Message(SessionChild):
-    session = models.ForeignKey(AlertSession, on_delete=models.DB_CASCADE, related_name="messages")
-    stage = models.ForeignKey(Stage, on_delete=models.DB_CASCADE, related_name="messages")
-    execution = models.ForeignKey(
-        AgentExecution, on_delete=models.DB_CASCADE, related_name="messages"
-    )
-    sequence_number = models.IntegerField(default=0)
-    role = models.CharField(max_length=20)
-    content = models.TextField(default="", blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    message_id = StringKey()
+    sequence_number = bigint()
+    role = varchar()
+    content = text()
+    tool_calls = jsonb(null=True)
+    tool_call_id = varchar(null=True)
+    tool_name = varchar(null=True)
+    created_at = timestamptz(default=timezone.now)
+    execution = cascades_with(AgentExecution, related_name="messages")
+    session = cascades_with(AlertSession, related_name="messages")
+    stage = cascades_with(Stage, related_name="messages")
 
     class Meta:
         db_table = "messages"
+        indexes = [
+            models.Index(fields=["execution", "sequence_number"], name="message_execution_id_seq"),
+            models.Index(fields=["stage", "execution"], name="message_stage_id_execution_id"),
+            models.Index(fields=["session"], name="message_session_id"),
+        ]
 
 
 class LLMInteraction(SessionChild):
-    session = models.ForeignKey(
-        AlertSession, on_delete=models.DB_CASCADE, related_name="llm_interactions"
-    )
-    stage = models.ForeignKey(
-        Stage, on_delete=models.DB_CASCADE, null=True, blank=True, related_name="llm_interactions"
-    )
-    execution = models.ForeignKey(
-        AgentExecution,
-        on_delete=models.DB_CASCADE,
-        null=True,
-        blank=True,
-        related_name="llm_interactions",
-    )
-    interaction_type = models.CharField(max_length=50, default="iteration")
-    model_name = models.CharField(max_length=255, default="", blank=True)
-    last_message = models.ForeignKey(
-        Message, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
-    )
-    llm_request = models.JSONField(null=True, blank=True)
-    llm_response = models.JSONField(null=True, blank=True)
-    input_tokens = models.IntegerField(null=True, blank=True)
-    output_tokens = models.IntegerField(null=True, blank=True)
-    total_tokens = models.IntegerField(null=True, blank=True)
-    duration_ms = models.IntegerField(null=True, blank=True)
-    error_message = models.TextField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    interaction_id = StringKey()
+    created_at = timestamptz(default=timezone.now)
+    interaction_type = varchar()
+    model_name = varchar()
+    llm_request = jsonb()
+    llm_response = jsonb()
+    thinking_content = text(null=True)
+    response_metadata = jsonb(null=True)
+    input_tokens = bigint(null=True)
+    output_tokens = bigint(null=True)
+    total_tokens = bigint(null=True)
+    duration_ms = bigint(null=True)
+    error_message = varchar(null=True)
+    execution = cascades_with(AgentExecution, related_name="llm_interactions", null=True)
+    session = cascades_with(AlertSession, related_name="llm_interactions")
+    last_message = nulled_with(Message)
+    stage = cascades_with(Stage, related_name="llm_interactions", null=True)
 
     class Meta:
         db_table = "llm_interactions"
         verbose_name = "LLM interaction"
+        indexes = [
+            models.Index(fields=["execution", "created_at"], name="llminteraction_execution_id"),
+            models.Index(fields=["session", "created_at"], name="llminteraction_session_id"),
+            models.Index(fields=["stage", "created_at"], name="llminteraction_stage_id"),
+            models.Index(fields=["last_message"], name="llminteraction_last_message_id"),
+        ]
 
 
 class MCPInteraction(SessionChild):
-    session = models.ForeignKey(
-        AlertSession, on_delete=models.DB_CASCADE, related_name="mcp_interactions"
-    )
-    stage = models.ForeignKey(Stage, on_delete=models.DB_CASCADE, related_name="mcp_interactions")
-    execution = models.ForeignKey(
-        AgentExecution, on_delete=models.DB_CASCADE, related_name="mcp_interactions"
-    )
-    interaction_type = models.CharField(max_length=50, default="tool_call")
-    server_name = models.CharField(max_length=255)
-    tool_name = models.CharField(max_length=255, null=True, blank=True)
-    tool_arguments = models.JSONField(null=True, blank=True)
-    tool_result = models.JSONField(null=True, blank=True)
-    available_tools = models.JSONField(null=True, blank=True)
-    duration_ms = models.IntegerField(null=True, blank=True)
-    error_message = models.TextField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    interaction_id = StringKey()
+    created_at = timestamptz(default=timezone.now)
+    interaction_type = varchar()
+    server_name = varchar()
+    tool_name = varchar(null=True)
+    tool_arguments = jsonb(null=True)
+    tool_result = jsonb(null=True)
+    available_tools = jsonb(null=True)
+    duration_ms = bigint(null=True)
+    error_message = varchar(null=True)
+    execution = cascades_with(AgentExecution, related_name="mcp_interactions")
+    session = cascades_with(AlertSession, related_name="mcp_interactions")
+    stage = cascades_with(Stage, related_name="mcp_interactions")
 
     class Meta:
         db_table = "mcp_interactions"
         verbose_name = "MCP interaction"
+        indexes = [
+            models.Index(fields=["execution", "created_at"], name="mcpinteraction_execution_id"),
+            models.Index(fields=["stage", "created_at"], name="mcpinteraction_stage_id"),
+            models.Index(fields=["session"], name="mcpinteraction_session_id"),
+        ]
+
+
+class TimelineEvent(SessionChild):
+    event_id = StringKey()
+    sequence_number = bigint()
+    created_at = timestamptz(default=timezone.now)
+    updated_at = timestamptz(default=timezone.now)
+    event_type = varchar()
+    status = varchar(db_default="streaming")
+    content = text()
+    metadata = jsonb(null=True)
+    execution = cascades_with(AgentExecution, related_name="timeline_events", null=True)
+    session = cascades_with(AlertSession, related_name="timeline_events")
+    llm_interaction = nulled_with(LLMInteraction)
+    mcp_interaction = nulled_with(MCPInteraction)
+    stage = cascades_with(Stage, related_name="timeline_events", null=True)
+
+    class Meta:
+        db_table = "timeline_events"
+        indexes = [
+            models.Index(fields=["created_at"], name="timelineevent_created_at"),
+            models.Index(
+                fields=["execution", "sequence_number"], name="timelineevent_execution_id"
+            ),
+            models.Index(fields=["session", "sequence_number"], name="timelineevent_session_id"),
+            models.Index(fields=["stage", "sequence_number"], name="timelineevent_stage_id"),
+            models.Index(fields=["llm_interaction"], name="timelineevent_llm_interaction"),
+            models.Index(fields=["mcp_interaction"], name="timelineevent_mcp_interaction"),
+        ]
 
 
 class Event(SessionChild):
     """The short-lived pub/sub catch-up buffer; expired by age (retention rule 2)."""
 
     id = models.BigAutoField(primary_key=True)
-    session = models.ForeignKey(AlertSession, on_delete=models.DB_CASCADE, related_name="events")
-    channel = models.CharField(max_length=255)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
+    channel = varchar()
+    payload = jsonb(default=dict)
+    created_at = timestamptz(default=timezone.now)
+    session = cascades_with(AlertSession, related_name="events")
 
     class Meta:
         db_table = "events"
-        indexes = [models.Index(fields=["created_at"], name="events_created_idx")]
+        indexes = [
+            models.Index(fields=["channel"], name="event_channel"),
+            models.Index(fields=["channel", "id"], name="event_channel_id"),
+            models.Index(fields=["created_at"], name="event_created_at"),
+            models.Index(fields=["session"], name="event_session_id"),
+        ]
 
 
-class Chat(SessionChild):
-    session = models.OneToOneField(AlertSession, on_delete=models.DB_CASCADE, related_name="chat")
-    created_by = models.CharField(max_length=255, null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+class SessionHold(models.Model):
+    """A hold keeps one session out of retention (no soft delete, no purge) while it lasts.
+
+    TARSy Ops' own table, never a column of TARSy's: in attached mode it lives in TARSy Ops'
+    schema. The link to the session is a plain column with an index but no foreign-key
+    constraint (``db_constraint=False``): a constraint would add triggers to TARSy's
+    ``alert_sessions``, which TARSy Ops never alters. So the database does not cascade a
+    session's deletion to its holds: an operator's purge deletes them in the same transaction,
+    and the purge rule of each cleanup run drops those whose session is gone by any means.
+
+    A hold is *active* while it is not released and its ``until`` (none: no end) is still
+    ahead (``SessionHoldQuerySet.active``); ended holds stay as history of who held the
+    session, when and why. A session is held while any of its holds is active.
+    """
+
+    session = models.ForeignKey(
+        AlertSession,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="holds",
+    )
+    # Who placed or released it, by user name: the history outlives the account.
+    placed_by = models.CharField(max_length=150)
+    placed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    until = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=150, blank=True, default="")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SessionHoldQuerySet.as_manager()
 
     class Meta:
-        db_table = "chats"
+        db_table = "session_holds"
+        ordering = ["-placed_at"]
+        indexes = [
+            # The holds not released, by session: what retention's NOT EXISTS probes.
+            models.Index(
+                fields=["session", "until"],
+                condition=models.Q(released_at__isnull=True),
+                name="tarsy_ops_hold_open",
+            ),
+        ]
 
-
-class ChatUserMessage(SessionChild):
-    session_path = "chat__session"
-
-    chat = models.ForeignKey(Chat, on_delete=models.DB_CASCADE, related_name="user_messages")
-    content = models.TextField()
-    author = models.CharField(max_length=255)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        db_table = "chat_user_messages"
+    def __str__(self) -> str:
+        return f"hold on {self.session_id}"
 
 
 # The child tables, in the order the admin lists their counts.
@@ -303,3 +421,5 @@ CHILD_MODELS = (
     Chat,
     ChatUserMessage,
 )
+# TARSy's tables: in attached mode they belong to TARSy, and ``migrate`` leaves them alone.
+TARSY_MODELS = (AlertSession, *CHILD_MODELS)

@@ -11,7 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from tarsy_project.database import database_settings
+from tarsy_project.database import attach, database_mode, database_settings
 from tarsy_project.logging import configure_logging
 from tarsy_project.security import secret_key, security_settings
 
@@ -43,6 +43,12 @@ TARSY_HEARTBEAT_FILE = env.str(
     "TARSY_HEARTBEAT_FILE", default=str(BASE_DIR / "var" / "run_cleanup.heartbeat")
 )
 
+# standalone (TARSy Ops creates TARSy's tables) or attached (DATABASE_URL is TARSy's own
+# PostgreSQL database; TARSy Ops' tables go to the schema TARSY_OPS_SCHEMA).
+_DB_MODE = database_mode(os.environ)
+TARSY_DB_MODE = _DB_MODE.name
+TARSY_OPS_SCHEMA = _DB_MODE.ops_schema
+
 
 def metrics_port(raw: str) -> int | None:
     """``METRICS_PORT``: empty means no metrics server; anything else must be a TCP port."""
@@ -59,7 +65,11 @@ METRICS_PORT = metrics_port(env.str("METRICS_PORT", default=""))
 METRICS_ADDR = env.str("METRICS_ADDR", default="") or "0.0.0.0"
 
 DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "tarsy.sqlite3"
-DATABASES = {"default": database_settings(os.environ, default_sqlite=DEFAULT_SQLITE_PATH)}
+DATABASES = {
+    "default": attach(database_settings(os.environ, default_sqlite=DEFAULT_SQLITE_PATH), _DB_MODE)
+}
+# In attached mode, migrate leaves TARSy's tables alone.
+DATABASE_ROUTERS = ["sessions.routers.TarsyTablesRouter"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -101,4 +101,4 @@ def test_a_command_without_config_runs_the_check(bad_file: Path) -> None:
         override_settings(TARSY_CONFIG=str(bad_file)),
         pytest.raises(SystemCheckError, match="tarsy.E001"),
     ):
-        call_command("restore_session", "nope", skip_checks=False)
+        call_command("hold_session", "list", skip_checks=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -24,10 +25,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from sessions import selectors
+from sessions import selectors, wording
+from sessions.admin.config import tarsy_config
 from sessions.models import AlertSession
 from sessions.services import operators
-from sessions.services.operators import OperatorResult
+from sessions.services.operators import OperatorResult, RestoreResult
 
 # An action refuses selections larger than this ("select all" on a huge filter): the ids are
 # read into memory and sent to the services in one statement.
@@ -47,7 +49,7 @@ class StateChange:
     """An action that sets or clears the soft-delete marker of the sessions selected."""
 
     verb: str  # "Restore": the action reads "Restore this session" / "Restore selected sessions"
-    service: Callable[..., OperatorResult]
+    service: Callable[[HttpRequest, list[str]], OperatorResult]
     audit: str  # the change message of the LogEntry of each session changed
     unchanged: str  # what the message says of sessions already so ("was not deleted")
 
@@ -62,10 +64,21 @@ class StateChange:
         return f"{self.verb}d"
 
 
-RESTORE = StateChange("Restore", operators.restore_sessions, RESTORED_MESSAGE, "was not deleted")
-SOFT_DELETE = StateChange(
-    "Soft-delete", operators.soft_delete_sessions, SOFT_DELETED_MESSAGE, "was already deleted"
-)
+def restore(request: HttpRequest, ids: list[str]) -> OperatorResult:
+    """Restore, holding the sessions for ``restore_hold_days`` in the name of the user."""
+    return operators.restore_sessions(
+        ids=ids,
+        hold_days=tarsy_config().retention.restore_hold_days,
+        placed_by=request.user.get_username(),
+    )
+
+
+def soft_delete(request: HttpRequest, ids: list[str]) -> OperatorResult:
+    return operators.soft_delete_sessions(ids=ids)
+
+
+RESTORE = StateChange("Restore", restore, RESTORED_MESSAGE, "was not deleted")
+SOFT_DELETE = StateChange("Soft-delete", soft_delete, SOFT_DELETED_MESSAGE, "was already deleted")
 
 
 def state_change_action(change: StateChange) -> Callable[..., None]:
@@ -80,9 +93,11 @@ def state_change_action(change: StateChange) -> Callable[..., None]:
     def action(model_admin: SessionActionsMixin, request: HttpRequest, queryset: QuerySet) -> None:
         ids = model_admin.selected_ids(request, queryset)
         if ids is not None:
-            result = change.service(ids=ids)
-            _log(request, result.changed, CHANGE, change.audit)
+            result = change.service(request, ids)
+            log_entries(request, result.changed, CHANGE, change.audit)
             model_admin.report(request, result, done=change.done, unchanged=change.unchanged)
+            if isinstance(result, RestoreResult):
+                model_admin.report_holds(request, result.changed, result.held_until)
 
     return action
 
@@ -150,9 +165,11 @@ class SessionActionsMixin:
     def _purge(self, request: HttpRequest, ids: list[str]) -> None:
         result = operators.purge_sessions(ids=ids)
         summary = ", ".join(
-            f"{n} {m._meta.verbose_name_plural}" for m, n in result.children.items()
+            f"{n} {selectors.child_label(table)}" for table, n in result.children.items()
         )
-        _log(request, result.changed, DELETION, f"{PURGED_MESSAGE}; removed with it: {summary}")
+        log_entries(
+            request, result.changed, DELETION, f"{PURGED_MESSAGE}; removed with it: {summary}"
+        )
         self.message_user(
             request,
             f"Hard-deleted {_sessions(len(result.changed))} and their child rows ({summary}).",
@@ -163,24 +180,34 @@ class SessionActionsMixin:
         self, request: HttpRequest, ids: list[str], *, action: str | None, obj: Any = None
     ) -> TemplateResponse:
         counts = selectors.count_children(session_ids=ids)
+        return self.selection_page(
+            request,
+            ids,
+            "purge_confirmation.html",
+            title="Hard-delete sessions? This cannot be undone",
+            object=obj,
+            child_counts=[(selectors.child_label(t), n) for t, n in counts.items()],
+            child_total=sum(counts.values()),
+            action=action,
+        )
+
+    def selection_page(
+        self, request: HttpRequest, ids: list[str], template: str, **context: Any
+    ) -> TemplateResponse:
+        """A page of its own about the sessions selected (``ids``, the first
+        ``MAX_IDS_SHOWN`` named), whose form posts the action again: a confirmation, a form."""
         context = {
             **self.admin_site.each_context(request),
-            "title": "Hard-delete sessions? This cannot be undone",
             "subtitle": None,
             "opts": self.opts,
-            "object": obj,
             "ids": ids,
             "ids_shown": ids[:MAX_IDS_SHOWN],
             "ids_hidden": max(0, len(ids) - MAX_IDS_SHOWN),
-            "child_counts": [(m._meta.verbose_name_plural, n) for m, n in counts.items()],
-            "child_total": sum(counts.values()),
-            "action": action,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            **context,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request, "admin/alert_sessions/alertsession/purge_confirmation.html", context
-        )
+        return TemplateResponse(request, f"admin/alert_sessions/alertsession/{template}", context)
 
     # -- what every action shares ----------------------------------------------------------------
 
@@ -210,8 +237,22 @@ class SessionActionsMixin:
             if ids:
                 self.message_user(request, f"{head(_sessions(len(ids)))}: {_some(ids)}.", level)
 
+    def report_holds(
+        self, request: HttpRequest, ids: Sequence[str], held_until: dict[str, datetime | None]
+    ) -> None:
+        """Until when the sessions ``ids`` are kept from retention, or that they are not."""
+        by_end: dict[tuple[int, str], list[str]] = {}
+        for session_id in ids:
+            if session_id in held_until:
+                said = (messages.INFO, wording.kept(held_until[session_id]))
+            else:
+                said = (messages.WARNING, wording.NOT_HELD)
+            by_end.setdefault(said, []).append(session_id)
+        for (level, text), some in by_end.items():
+            self.message_user(request, f"{text[0].upper()}{text[1:]}: {_some(some)}.", level)
 
-def _log(request: HttpRequest, ids: Sequence[str], flag: int, message: str) -> None:
+
+def log_entries(request: HttpRequest, ids: Sequence[str], flag: int, message: str) -> None:
     """One admin LogEntry per session (a single INSERT), visible in each session's history."""
     if ids:
         LogEntry.objects.log_actions(

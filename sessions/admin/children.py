@@ -15,7 +15,7 @@ from tarsy_project.admin_mixins import FastListMixin, ReadOnlyAdminMixin
 
 # The columns of each child's list, after its name and its session.
 COLUMNS: dict[type[tables.SessionChild], tuple[str, ...]] = {
-    tables.Stage: ("name", "stage_index", "status"),
+    tables.Stage: ("stage_name", "stage_index", "status"),
     tables.AgentExecution: ("agent_name", "agent_index", "status"),
     tables.TimelineEvent: ("event_type", "sequence_number", "created_at"),
     tables.Message: ("role", "sequence_number", "created_at"),

@@ -15,9 +15,10 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import connections, router
+from django.db.models import QuerySet
 
 from sessions import selectors
-from sessions.models import AlertSession, Event
+from sessions.models import AlertSession, Event, SessionHold
 from tarsy_project.db import batches
 from tarsy_project.db.batches import Progress
 
@@ -42,8 +43,7 @@ def soft_delete_old_sessions(
     A dry run counts the passes the real run walks (an index range count each); one count of
     ``due_for_soft_delete`` over the whole rule measured up to twice as slow on a million rows.
     """
-    cutoff = now - timedelta(days=retention_days)
-    passes = selectors.soft_delete_passes(cutoff)
+    passes = sessions_to_soft_delete(retention_days=retention_days, now=now)
     if dry_run:
         return sum(eligible.count() for eligible, _ in passes)
     total = 0
@@ -56,6 +56,13 @@ def soft_delete_old_sessions(
             progress=_offset(progress, total),
         )
     return total
+
+
+def sessions_to_soft_delete(
+    *, retention_days: int, now: datetime
+) -> list[tuple[QuerySet[AlertSession], str]]:
+    """Rule 1's sessions at ``now``, as the passes the run walks (``soft_delete_passes``)."""
+    return selectors.soft_delete_passes(now - timedelta(days=retention_days), now)
 
 
 def _offset(progress: Progress | None, done: int) -> Progress | None:
@@ -101,12 +108,22 @@ def purge_deleted_sessions(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> int:
-    """Hard-delete sessions soft-deleted more than ``after_days`` ago (rule 3).
+    """Hard-delete sessions soft-deleted more than ``after_days`` ago (rule 3), unless held.
 
-    The children go by the database cascade. Returns the number of sessions.
+    The children go by the database cascade. The holds of sessions that no longer exist (the
+    ended holds of the sessions purged, or of sessions deleted by other means) go after them:
+    holds have no foreign-key constraint to cascade from TARSy's table. Returns the number of
+    sessions.
     """
-    eligible = AlertSession.all_objects.due_for_purge(now - timedelta(days=after_days))
+    eligible = sessions_to_purge(after_days=after_days, now=now)
     if dry_run:
         return eligible.count()
     size = max(1, batch_size // PURGE_ROWS_PER_SESSION)
-    return batches.delete_in_windows(eligible, key="deleted_at", size=size, progress=progress)
+    purged = batches.delete_in_windows(eligible, key="deleted_at", size=size, progress=progress)
+    SessionHold.objects.of_missing_sessions().delete()
+    return purged
+
+
+def sessions_to_purge(*, after_days: int, now: datetime) -> QuerySet[AlertSession]:
+    """Rule 3's sessions at ``now``."""
+    return AlertSession.all_objects.due_for_purge(now - timedelta(days=after_days), now=now)

@@ -77,6 +77,25 @@ def test_retention_benchmark_smoke(tmp_path):
     assert not [name for name in names if name.startswith(f"bench_p{results['pid']}_")]
 
 
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="bench_retention.py needs PostgreSQL")
+def test_retention_benchmark_with_held_sessions_smoke(tmp_path):
+    """``--held``: the held sessions among the eligible are left alone by both sides."""
+    server = f"postgres://{DB.get('USER') or 'postgres'}@{DB.get('HOST') or '127.0.0.1'}"
+    server += f":{DB.get('PORT') or 5432}"
+    args = ["--scale", "0.001", "--small-scale", "0", "--runs", "1", "--server", server]
+    args += ["--held", "10000", "--case", "soft_delete", "--case", "purge"]
+    results = run_script("bench_retention.py", *args, tmp_path=tmp_path)
+    assert results["held"] == 10000
+    soft, purge = results["cases"]["soft_delete"], results["cases"]["purge"]
+    assert (soft["data"]["held"], soft["data"]["eligible"]) == (10, 490)
+    assert soft["code"]["rows"] == soft["baseline"]["rows"] == [490]
+    assert soft["checks"][0] == {"changed": 490, "left": 510}
+    assert (purge["data"]["held"], purge["data"]["eligible"]) == (10, 1)
+    assert purge["code"]["rows"] == purge["baseline"]["rows"] == [1]
+    assert purge["checks"][0]["left"] == 1 + 10
+    assert soft["same_result"] and purge["same_result"]
+
+
 def test_sweep_benchmark_smoke(tmp_path):
     args = ["--scale", "0.01", "--runs", "1", "--dir", str(tmp_path)]
     results = run_script("bench_sweep.py", *args, tmp_path=tmp_path)

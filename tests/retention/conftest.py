@@ -217,6 +217,28 @@ def start(
     return process, ProcessLog(process)
 
 
+def run_pods(
+    argv: list[str], env: dict[str, str], cwd: Path, tmp_path: Path, *, count: int
+) -> list[ProcessLog]:
+    """Run ``count`` copies of a command at once, as pods (host ``pod-<n>``, a heartbeat file
+    each in ``tmp_path``); wait for them all (90 s at most) and return their logs, after
+    checking that each exited 0."""
+    pods: list[tuple[subprocess.Popen[str], ProcessLog]] = []
+    try:
+        for index in range(count):
+            pod_env = dict(env, HOSTNAME=f"pod-{index}")
+            pod_env["TARSY_HEARTBEAT_FILE"] = str(tmp_path / f"heartbeat-{index}")
+            pods.append(start(argv, pod_env, cwd))
+        codes = [process.wait(90) for process, _ in pods]
+    finally:
+        for process, _ in pods:
+            kill_quietly(process)
+    for _, log in pods:
+        log.finish()
+    assert codes == [0] * count, [log.text() for _, log in pods]
+    return [log for _, log in pods]
+
+
 def stop_and_wait(process: subprocess.Popen[str], *, timeout: float = 5) -> tuple[int, float]:
     """SIGTERM the process; return its exit code and how long it took to exit."""
     sent = time.monotonic()

@@ -10,6 +10,7 @@ import pytest
 
 from retention.config import RetentionConfig
 from retention.registry import CleanupRegistry, Step, StepRun, registry
+from sessions.config import OrphanDetectionConfig
 from streaming.config import StreamingLogsConfig
 from tarsy_project.config import TarsyConfig
 
@@ -23,8 +24,9 @@ def shape(config: TarsyConfig) -> list[tuple[str, timedelta, list[str]]]:
     ]
 
 
-def test_the_apps_contribute_the_retention_and_sweep_jobs() -> None:
+def test_the_apps_contribute_the_orphans_retention_and_sweep_jobs() -> None:
     assert shape(TarsyConfig()) == [
+        ("orphans", timedelta(minutes=5), ["orphans_marked"]),
         (
             "retention",
             timedelta(hours=12),
@@ -38,8 +40,10 @@ def test_purge_is_a_step_only_when_configured_and_intervals_follow_the_config() 
     config = TarsyConfig(
         retention=RetentionConfig(purge_after_days=7, cleanup_interval=timedelta(minutes=5)),
         streaming_logs=StreamingLogsConfig(cleanup_interval_seconds=15),
+        orphans=OrphanDetectionConfig(orphan_detection_interval=timedelta(seconds=30)),
     )
     assert shape(config) == [
+        ("orphans", timedelta(seconds=30), ["orphans_marked"]),
         (
             "retention",
             timedelta(minutes=5),
@@ -51,7 +55,12 @@ def test_purge_is_a_step_only_when_configured_and_intervals_follow_the_config() 
 
 def test_no_sweep_job_when_streaming_logs_are_disabled() -> None:
     config = TarsyConfig(streaming_logs=StreamingLogsConfig(enabled=False))
-    assert [job.name for job in registry.build_jobs(config)] == ["retention"]
+    assert [job.name for job in registry.build_jobs(config)] == ["orphans", "retention"]
+
+
+def test_no_orphans_job_when_orphan_detection_is_off() -> None:
+    config = TarsyConfig(retention=RetentionConfig(orphan_detection=False))
+    assert [job.name for job in registry.build_jobs(config)] == ["retention", "sweep"]
 
 
 def noop(run: StepRun) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +18,13 @@ from django.db import connection
 from retention.models import CleanupRun
 from sessions.models import AlertSession, Event
 from tests.retention.conftest import (
-    ProcessLog,
     deleted_count,
     kill_quietly,
     old_log_file,
     requires_postgresql,
     run,
     run_line,
+    run_pods,
     running,
     seed_backlog,
     start,
@@ -92,6 +91,8 @@ def test_dry_run_changes_nothing_and_reports_what_the_real_run_then_does(
             "kept_young": 1,
             "errors": 0,
         }
+        # The backlog's in_progress session never sent a heartbeat: an orphan.
+        assert job_line(records, "orphans")["orphans_marked"] == 1
         starting = next(r for r in records if r["message"] == "cleanup starting")
         assert starting["mode"] == "once" and starting["dry_run"] is dry_run
         assert starting["config"]["retention"]["batch_size"] == 10
@@ -99,7 +100,8 @@ def test_dry_run_changes_nothing_and_reports_what_the_real_run_then_does(
         assert all({"timestamp", "level", "logger", "message"} <= set(r) for r in records)
 
     runs = {r.job: r for r in CleanupRun.objects.all()}
-    assert set(runs) == {"retention", "sweep"}
+    assert set(runs) == {"orphans", "retention", "sweep"}
+    assert runs["orphans"].counts == {"orphans_marked": 1}
     # The backlog step measures the next run (1h on): the 10 young events are past the TTL then.
     assert runs["retention"].counts == {
         "soft_deleted": 25,
@@ -283,21 +285,9 @@ def test_four_pods_at_once_change_every_eligible_row_exactly_once(
     )
     config = write_config(tmp_path, sweep_dir=sweep_dir, batch_size=50)
     argv = [*manage_py, "run_cleanup", "--once", "--config", str(config)]
-    pods: list[tuple[subprocess.Popen[str], ProcessLog]] = []
-    try:
-        for index in range(4):
-            env = dict(cleanup_env, HOSTNAME=f"pod-{index}")
-            env["TARSY_HEARTBEAT_FILE"] = str(tmp_path / f"heartbeat-{index}")
-            pods.append(start(argv, env, REPO))
-        codes = [process.wait(90) for process, _ in pods]
-    finally:
-        for process, _ in pods:
-            kill_quietly(process)
-    for _, log in pods:
-        log.finish()
-    assert codes == [0, 0, 0, 0], [log.text() for _, log in pods]
+    pods = run_pods(argv, cleanup_env, REPO, tmp_path, count=4)
 
-    lines = [log.job_runs("retention") for _, log in pods]
+    lines = [log.job_runs("retention") for log in pods]
     assert all(len(pod) == 1 and pod[0]["outcome"] == "success" for pod in lines), lines
     totals = {
         key: sum(pod[0][key] for pod in lines)

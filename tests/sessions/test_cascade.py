@@ -8,14 +8,13 @@ from django.test.utils import CaptureQueriesContext
 
 from sessions.models import (
     CHILD_MODELS,
-    AgentExecution,
     AlertSession,
     LLMInteraction,
     Message,
     Stage,
     TimelineEvent,
 )
-from tests.factories import add_children, make_session
+from tests.factories import add_children, add_execution, add_message, add_stage, make_session
 
 
 def _rows_per_table() -> dict[str, int]:
@@ -40,6 +39,8 @@ def two_sessions(db):
     """Session A and session B, each with a full tree; B's cross-links point into A."""
     a, b = make_session(), make_session()
     rows_a, rows_b = add_children(a), add_children(b)
+    # A chat message answers one stage at most (a unique column): B's stage takes A's over.
+    Stage.objects.filter(pk=rows_a["stage"].pk).update(chat_user_message=None)
     Stage.objects.filter(pk=rows_b["stage"].pk).update(
         chat=rows_a["chat"], chat_user_message=rows_a["chat_user_message"]
     )
@@ -93,7 +94,7 @@ def test_raw_sql_delete_of_a_message_nulls_last_message(db):
     rows = add_children(session)
     # The message's own parent cascades don't apply: delete just the message row.
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM messages WHERE id = %s", [rows["message"].pk])
+        cursor.execute("DELETE FROM messages WHERE message_id = %s", [rows["message"].pk])
     llm = LLMInteraction.objects.get(pk=rows["llm_interaction"].pk)
     assert llm.last_message_id is None
     assert not Message.objects.filter(pk=rows["message"].pk).exists()
@@ -106,9 +107,7 @@ def test_orm_delete_does_not_load_children(db):
         session = make_session()
         add_children(session)
         for _ in range(extra_stages):
-            stage = Stage.objects.create(session=session, name="more")
-            execution = AgentExecution.objects.create(stage=stage, session=session, agent_name="x")
-            Message.objects.create(session=session, stage=stage, execution=execution, role="user")
+            add_message(add_execution(add_stage(session, stage_name="more")), role="user")
         with CaptureQueriesContext(connection) as ctx:
             AlertSession.all_objects.filter(pk=session.pk).delete()
         assert not Stage.objects.filter(session_id=session.pk).exists()

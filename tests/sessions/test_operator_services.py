@@ -7,9 +7,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from sessions import selectors
-from sessions.models import CHILD_MODELS, AlertSession
+from sessions.models import AlertSession
 from sessions.services import operators
-from tests.factories import add_children, make_session
+from tests.factories import CHILD_TABLES, add_children, make_session
 
 
 def _deleted_at(session_id: str):
@@ -25,7 +25,7 @@ def test_restore_brings_the_session_back_with_all_children(db):
     # A child still reaches its soft-deleted session (the base manager is unfiltered).
     assert type(rows["stage"]).objects.get(pk=rows["stage"].pk).session == session
 
-    result = operators.restore_sessions(ids=[session.pk])
+    result = operators.restore_sessions(ids=[session.pk], hold_days=0, placed_by="alice")
 
     assert result.changed == [session.pk]
     assert AlertSession.objects.get(pk=session.pk).deleted_at is None
@@ -40,7 +40,9 @@ def test_restore_brings_the_session_back_with_all_children(db):
 def test_restore_reports_each_id(db):
     deleted = make_session(deleted_at=timezone.now())
     live = make_session()
-    result = operators.restore_sessions(ids=["nope", deleted.pk, live.pk, deleted.pk])
+    result = operators.restore_sessions(
+        ids=["nope", deleted.pk, live.pk, deleted.pk], hold_days=0, placed_by="alice"
+    )
     assert result.changed == [deleted.pk]
     assert result.unchanged == [live.pk]
     assert result.unknown == ["nope"]
@@ -50,7 +52,9 @@ def test_restore_reports_each_id(db):
 def test_restore_dry_run_changes_nothing(db):
     stamp = timezone.now() - timedelta(days=2)
     deleted = make_session(deleted_at=stamp)
-    result = operators.restore_sessions(ids=[deleted.pk], dry_run=True)
+    result = operators.restore_sessions(
+        ids=[deleted.pk], hold_days=30, placed_by="alice", dry_run=True
+    )
     assert result.changed == [deleted.pk]
     assert _deleted_at(deleted.pk) == stamp
 
@@ -76,10 +80,10 @@ def test_count_children_counts_every_kind_per_session(db):
     a, b = make_session(), make_session()
     add_children(a)
     add_children(b)
-    assert set(selectors.count_children(session_ids=[a.pk])) == set(CHILD_MODELS)
-    assert selectors.count_children(session_ids=[a.pk]) == {m: 1 for m in CHILD_MODELS}
-    assert selectors.count_children(session_ids=[a.pk, b.pk]) == {m: 2 for m in CHILD_MODELS}
-    assert selectors.count_children(session_ids=[]) == {m: 0 for m in CHILD_MODELS}
+    assert list(selectors.count_children(session_ids=[a.pk])) == CHILD_TABLES
+    assert selectors.count_children(session_ids=[a.pk]) == dict.fromkeys(CHILD_TABLES, 1)
+    assert selectors.count_children(session_ids=[a.pk, b.pk]) == dict.fromkeys(CHILD_TABLES, 2)
+    assert selectors.count_children(session_ids=[]) == dict.fromkeys(CHILD_TABLES, 0)
 
 
 def test_purge_sessions_removes_sessions_and_reports_child_counts(db):
@@ -90,7 +94,7 @@ def test_purge_sessions_removes_sessions_and_reports_child_counts(db):
     result = operators.purge_sessions(ids=[a.pk, b.pk, "nope", a.pk])
 
     assert (result.changed, result.unchanged, result.unknown) == ([a.pk, b.pk], [], ["nope"])
-    assert result.children == {m: 2 for m in CHILD_MODELS}
+    assert result.children == dict.fromkeys(CHILD_TABLES, 2)
     assert list(AlertSession.all_objects.values_list("pk", flat=True)) == [keep.pk]
-    assert selectors.count_children(session_ids=[keep.pk]) == {m: 1 for m in CHILD_MODELS}
-    assert selectors.count_children(session_ids=[a.pk, b.pk]) == {m: 0 for m in CHILD_MODELS}
+    assert selectors.count_children(session_ids=[keep.pk]) == dict.fromkeys(CHILD_TABLES, 1)
+    assert selectors.count_children(session_ids=[a.pk, b.pk]) == dict.fromkeys(CHILD_TABLES, 0)
