@@ -238,7 +238,8 @@ def test_missing_argument_says_the_usage() -> None:
     assert done.returncode == 2
     assert the_error(done, "restore_session") == (
         "invalid arguments: the following arguments are required: id "
-        "(usage: manage.py restore_session [-h] [--dry-run] id [id ...])"
+        "(usage: manage.py restore_session [-h] [--hold-days N] [--by NAME] [--dry-run] "
+        "[--config PATH] id [id ...])"
     )
 
 

@@ -52,7 +52,7 @@ def test_sighup_reloads_the_configuration_and_keeps_it_when_the_new_file_is_bad(
         record: LogRecord = log.records[reloaded]
         assert record["config"]["retention"]["cleanup_interval"] == "1s"
         assert record["config"]["retention"]["batch_size"] == 7
-        assert record["jobs"] == ["retention", "sweep"]
+        assert record["jobs"] == ["orphans", "retention", "sweep"]
         # The new interval applies: retention, due in an hour before, now runs every second.
         after_reload = retention_runs_after(log, reloaded, 2)
 
