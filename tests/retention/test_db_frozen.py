@@ -34,7 +34,8 @@ def slow_backlog(cluster: Cluster) -> None:
     """Old sessions to soft-delete, and a trigger that makes every updated row take 20 ms."""
     cluster.psql(
         "INSERT INTO alert_sessions (session_id, alert_data, agent_type, alert_type, status, "
-        "created_at, completed_at) SELECT 's-' || g, '', 'kubernetes', '', 'completed', "
+        "chain_id, created_at, completed_at) "
+        "SELECT 's-' || g, '', 'kubernetes', '', 'completed', 'kubernetes-chain', "
         "now() - interval '60 days', now() - interval '60 days' + g * interval '1 second' "
         f"FROM generate_series(1, {BACKLOG}) AS g"
     )
